@@ -1,0 +1,1 @@
+"""Compiled kernels (Cython over csrc/).  Private: use the public API in :mod:`lcore`."""

@@ -1,0 +1,69 @@
+"""Build the Cython extensions of lcore/_core against the C99 kernels in csrc/.
+
+Every extension ``lcore/_core/_NAME.pyx`` is compiled with ``csrc/lc_NAME.c`` (when it
+exists) plus the kernels listed for it in ``C_DEPS`` (the replay loop calls the forest and
+the acquisition kernels).  ``LCORE_EXT=_forest,_sobol`` limits a build to those
+extensions (handy while another kernel is half-written).
+"""
+
+import glob
+import os
+import sys
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+# extension -> extra C kernels it links (besides its own csrc/lc_NAME.c)
+C_DEPS = {
+    "_replay": ["lc_forest", "lc_acq"],
+    "_forest": ["lc_acq"],
+}
+
+
+def _c_sources(name):
+    stems = [f"lc{name}"] + C_DEPS.get(name, [])
+    paths = [os.path.join("csrc", f"{stem}.c") for stem in stems]
+    return [p for p in paths if os.path.exists(os.path.join(HERE, p))]
+
+
+def _extensions():
+    only = {n for n in os.environ.get("LCORE_EXT", "").split(",") if n}
+    cflags = ["-O3", "-fno-math-errno", "-Wno-unused-function"]
+    if sys.platform == "win32":
+        cflags = ["/O2"]
+    if os.environ.get("LCORE_NATIVE") == "1":
+        cflags.append("-march=native")
+    exts = []
+    for pyx in sorted(glob.glob(os.path.join(HERE, "lcore", "_core", "_*.pyx"))):
+        name = os.path.splitext(os.path.basename(pyx))[0]
+        if only and name not in only:
+            continue
+        exts.append(
+            Extension(
+                f"lcore._core.{name}",
+                sources=[os.path.relpath(pyx, HERE)] + _c_sources(name),
+                include_dirs=["csrc", np.get_include()],
+                extra_compile_args=cflags,
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            )
+        )
+    return exts
+
+
+setup(
+    ext_modules=cythonize(
+        _extensions(),
+        compiler_directives={
+            "language_level": "3",
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+        },
+        quiet=True,
+    )
+)
