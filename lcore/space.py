@@ -54,7 +54,7 @@ def _check_unit_column(u: np.ndarray, name: str) -> np.ndarray:
     if u.size and (not np.all(np.isfinite(u)) or u.min() < 0.0 or u.max() > 1.0):
         bad = u[~(np.isfinite(u) & (u >= 0.0) & (u <= 1.0))][0]
         raise ValueError(
-            f"unit-cube values for {name!r} must lie in [0, 1], got {bad!r}; "
+            f"unit-cube values for {name!r} must lie in [0, 1], got {float(bad)!r}; "
             "pass points of the unit cube (e.g. from lcore.sobol)"
         )
     return u

@@ -1,0 +1,688 @@
+"""Lookup tables: pre-evaluated configurations with per-epoch accuracy and time (SPEC.md §1).
+
+A :class:`LookupTable` holds, for ``n`` configurations trained ``T`` epochs each:
+
+========  =================  ===========================================================
+field     shape, dtype       meaning
+========  =================  ===========================================================
+acc       (n, T) float32     validation accuracy after epoch t (column t-1); NaN after a
+                             failure
+time      (n, T) float32     seconds epoch t took; 0 after a failure
+unit      (n, d) float64     the configuration's unit-cube (Sobol) point, or None
+params    dict of (n,)       the configuration in the space's own units, or None
+space     Space or None      the space definition
+meta      dict               dataset, model, device, versions, seed, date, notes, ...
+========  =================  ===========================================================
+
+Tables are saved as one ``.npz`` file (arrays as columns, ``space`` and ``meta`` as JSON
+strings); loading never unpickles.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import zipfile
+from typing import Any, Union
+
+import numpy as np
+
+from lcore.space import Space, preset
+
+__all__ = [
+    "LookupTable",
+    "TableFormatError",
+    "load_table",
+    "list_tables",
+    "synthetic",
+    "parse_goal",
+]
+
+FORMAT = "lcore-table"
+FORMAT_VERSION = 1
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+# Shipped tables in order of preference for the default: the real one when it exists.
+DEFAULT_TABLES = ("mnist_lenet5_small", "synthetic_mnist_small")
+
+GoalLike = Union[float, str]
+_GOAL_RE = re.compile(r"^\s*top\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*%\s*$")
+
+
+class TableFormatError(ValueError):
+    """A file that is not a readable lcore table (truncated, tampered, wrong format)."""
+
+
+def parse_goal(goal: GoalLike) -> tuple[str, float]:
+    """Split a goal into ``("abs", value)`` or ``("top", percent)``; errors say what is valid."""
+    if isinstance(goal, str):
+        m = _GOAL_RE.match(goal)
+        if not m:
+            raise ValueError(
+                f"goal must be an accuracy (e.g. 0.992) or a share of the table such as "
+                f"'top0.5%', got {goal!r}"
+            )
+        pct = float(m.group(1))
+        if not 0.0 < pct <= 100.0:
+            raise ValueError(f"goal share must be in (0%, 100%], got {goal!r}")
+        return "top", pct
+    if isinstance(goal, (bool, np.bool_)) or not isinstance(goal, (int, float, np.number)):
+        raise TypeError(
+            f"goal must be a float accuracy or a string like 'top0.5%', got {goal!r}"
+        )
+    if not math.isfinite(float(goal)):
+        raise ValueError(f"goal must be finite, got {goal!r}")
+    return "abs", float(goal)
+
+
+class LookupTable:
+    """A lookup table of pre-evaluated configurations (see the module docstring).
+
+    Parameters
+    ----------
+    acc : array_like, shape (n, T)
+        Validation accuracy after each epoch; stored as float32. NaN marks epochs a failed run
+        never finished (they must come after every finished epoch of that row).
+    time : array_like, shape (n, T)
+        Seconds each epoch took; stored as float32; 0 for epochs never run.
+    unit : array_like, shape (n, d), optional
+        Unit-cube points of the configurations (what the surrogate sees); float64.
+    params : dict of str to array_like (n,), optional
+        The configurations in the space's units.
+    space : Space, dict or str, optional
+        The space definition (a Space, its dict form, or a preset name).
+    meta : dict, optional
+        JSON-able metadata.
+    validate : bool, default True
+        Check the fields (see :meth:`validate`).
+    """
+
+    def __init__(
+        self,
+        acc,
+        time,
+        unit=None,
+        params: dict | None = None,
+        space: Space | dict | str | None = None,
+        meta: dict | None = None,
+        validate: bool = True,
+    ) -> None:
+        self.acc = np.ascontiguousarray(acc, dtype=np.float32)
+        self.time = np.ascontiguousarray(time, dtype=np.float32)
+        self.unit = None if unit is None else np.ascontiguousarray(unit, dtype=np.float64)
+        self.params = None if params is None else {k: np.asarray(v) for k, v in params.items()}
+        if isinstance(space, str):
+            space = preset(space)
+        elif isinstance(space, dict):
+            space = Space.from_dict(space)
+        elif space is not None and not isinstance(space, Space):
+            raise TypeError(
+                f"space must be a lcore.space.Space, its dict, a preset name or None, "
+                f"got {type(space).__name__}"
+            )
+        self.space = space
+        self.meta = dict(meta or {})
+        if validate:
+            self.validate()
+
+    @classmethod
+    def from_arrays(cls, acc, time, unit=None, params=None, space=None, meta=None) -> LookupTable:
+        """Make a table from arrays alone (SPEC.md §1); see the class docstring for shapes."""
+        return cls(acc, time, unit=unit, params=params, space=space, meta=meta)
+
+    # -- shape -----------------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        """Number of configurations (rows)."""
+        return int(self.acc.shape[0])
+
+    @property
+    def T(self) -> int:  # noqa: N802 - the paper's name
+        """Number of epochs per configuration."""
+        return int(self.acc.shape[1])
+
+    @property
+    def d(self) -> int | None:
+        """Unit-cube dimension, or None without ``unit``."""
+        return None if self.unit is None else int(self.unit.shape[1])
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __repr__(self) -> str:
+        kind = "synthetic" if self.meta.get("synthetic") else self.meta.get("dataset", "")
+        space = self.space.name if self.space is not None else None
+        return f"LookupTable(n={self.n}, T={self.T}, d={self.d}, space={space!r}, {kind!r})"
+
+    # -- validation ------------------------------------------------------------------------
+    def validate(self) -> LookupTable:
+        """Check every field; raise ``ValueError`` naming the first problem. Returns self."""
+        acc, time = self.acc, self.time
+        if acc.ndim != 2:
+            raise ValueError(f"acc must be 2-D (n, T), got shape {acc.shape}")
+        if time.shape != acc.shape:
+            raise ValueError(
+                f"time must have the shape of acc {acc.shape}, got {time.shape}"
+            )
+        if acc.shape[1] < 1:
+            raise ValueError(f"a table needs at least one epoch (T >= 1), got acc {acc.shape}")
+        finished = ~np.isnan(acc)
+        bad = finished & ((acc < 0.0) | (acc > 1.0) | ~np.isfinite(acc))
+        if bad.any():
+            i, t = np.argwhere(bad)[0]
+            raise ValueError(
+                f"acc must lie in [0, 1] (NaN marks unfinished epochs), got acc[{i}, {t}] = "
+                f"{float(acc[i, t])!r}"
+            )
+        # NaN must only trail: a finished epoch after an unfinished one is an error
+        later_finished = np.flip(np.logical_or.accumulate(np.flip(finished, 1), 1), 1)
+        gap = ~finished & later_finished
+        if gap.any():
+            i, t = np.argwhere(gap)[0]
+            raise ValueError(
+                f"acc has NaN before a finished epoch in row {i}: acc[{i}, {t}] is NaN but a "
+                "later epoch has a value; a failed run keeps only its first epochs"
+            )
+        if np.isnan(time).any():
+            i, t = np.argwhere(np.isnan(time))[0]
+            raise ValueError(f"time must not be NaN (use 0 for unrun epochs), got time[{i}, {t}]")
+        if (time < 0).any() or np.isinf(time).any():
+            i, t = np.argwhere((time < 0) | np.isinf(time))[0]
+            raise ValueError(
+                f"time must be finite and >= 0 seconds, got time[{i}, {t}] = "
+                f"{float(time[i, t])!r}"
+            )
+        if self.unit is not None:
+            u = self.unit
+            if u.ndim != 2 or u.shape[0] != acc.shape[0]:
+                raise ValueError(
+                    f"unit must have shape (n, d) with n = {acc.shape[0]}, got {u.shape}"
+                )
+            ok = np.isfinite(u) & (u >= 0.0) & (u <= 1.0)
+            if not ok.all():
+                i, j = np.argwhere(~ok)[0]
+                raise ValueError(
+                    f"unit must lie in [0, 1] (unit-cube points), got unit[{i}, {j}] = "
+                    f"{float(u[i, j])!r}"
+                )
+            if self.space is not None and u.shape[1] != self.space.d:
+                raise ValueError(
+                    f"unit has {u.shape[1]} columns but the space {self.space.name!r} has "
+                    f"d = {self.space.d} dimensions"
+                )
+        if self.params is not None:
+            for k, v in self.params.items():
+                if v.shape != (acc.shape[0],):
+                    raise ValueError(
+                        f"params[{k!r}] must have shape (n,) = ({acc.shape[0]},), got {v.shape}"
+                    )
+                if v.dtype == object:
+                    raise ValueError(
+                        f"params[{k!r}] has dtype object; use numbers or strings (no pickling)"
+                    )
+            if self.space is not None:
+                missing = [k for k in self.space.names if k not in self.params]
+                if missing:
+                    raise ValueError(f"params lacks the space's hyperparameters {missing}")
+        try:
+            json.dumps(self.meta)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"meta must be JSON-serialisable: {exc}") from None
+        return self
+
+    # -- derived numbers -------------------------------------------------------------------
+    def n_finished(self) -> np.ndarray:
+        """Epochs each row finished, shape (n,) int64 (T for a row that ran to the end)."""
+        return (~np.isnan(self.acc)).sum(axis=1).astype(np.int64)
+
+    def objective(self, kind: str = "final") -> np.ndarray:
+        """Each row's objective, shape (n,) float64: final accuracy, or the best epoch's.
+
+        ``"final"`` is ``acc[:, T-1]`` (NaN for a row that failed before T); ``"best"`` is the
+        largest finished epoch's accuracy (NaN for a row with none).
+        """
+        if kind == "final":
+            return self.acc[:, -1].astype(np.float64)
+        if kind == "best":
+            out = np.full(self.n, np.nan)
+            any_fin = ~np.isnan(self.acc).all(axis=1)
+            out[any_fin] = np.nanmax(self.acc[any_fin], axis=1)
+            return out
+        raise ValueError(f"objective must be 'final' or 'best', got {kind!r}")
+
+    def resolve_goal(self, goal: GoalLike = "top0.5%", objective: str = "final") -> float:
+        """The goal as an accuracy.
+
+        ``goal`` is an accuracy (returned as is) or ``"topP%"``: the k-th largest objective
+        with ``k = max(1, ceil(P/100 * n))``, NaN rows counted last (SPEC.md §1).
+
+        Examples
+        --------
+        >>> t = LookupTable.from_arrays([[0.5], [0.9], [0.7]], [[1.0], [1.0], [1.0]])
+        >>> t.resolve_goal("top34%")  # k = ceil(0.34 * 3) = 2
+        0.699999988079071
+        """
+        kind, value = parse_goal(goal)
+        if kind == "abs":
+            return value
+        if self.n == 0:
+            raise ValueError("cannot resolve a 'top' goal on an empty table")
+        k = max(1, math.ceil(value / 100.0 * self.n - 1e-9))
+        obj = self.objective(objective)
+        ordered = np.sort(obj[~np.isnan(obj)])[::-1]
+        if k > ordered.size:
+            raise ValueError(
+                f"goal {goal!r} asks for the {k}-th best of {self.n} rows but only "
+                f"{ordered.size} rows have an objective (the rest failed); use a smaller share"
+            )
+        return float(ordered[k - 1])
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path) -> str:
+        """Write the table to ``path`` (a single ``.npz``; written atomically). Returns path."""
+        path = os.fspath(path)
+        if not path.endswith(".npz"):
+            path += ".npz"
+        arrays: dict[str, np.ndarray] = {
+            "format": np.array(FORMAT),
+            "format_version": np.array(FORMAT_VERSION),
+            "acc": self.acc,
+            "time": self.time,
+            "meta_json": np.array(json.dumps(self.meta)),
+            "space_json": np.array("" if self.space is None else self.space.to_json()),
+        }
+        if self.unit is not None:
+            arrays["unit"] = self.unit
+        if self.params is not None:
+            arrays["param_names_json"] = np.array(json.dumps(list(self.params)))
+            for i, v in enumerate(self.params.values()):
+                arrays[f"param_{i}"] = v
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez_compressed(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual mode
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path) -> LookupTable:
+        """Read a table written by :meth:`save`; raise :class:`TableFormatError` if invalid."""
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no table file at {path!r}")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                files = set(z.files)
+                need = {"format", "acc", "time", "meta_json", "space_json"}
+                if not need <= files:
+                    raise TableFormatError(
+                        f"{path!r} is not an lcore table: missing {sorted(need - files)}"
+                    )
+                if str(z["format"]) != FORMAT:
+                    raise TableFormatError(f"{path!r} is not an lcore table (format field)")
+                version = int(z["format_version"]) if "format_version" in files else 0
+                if version > FORMAT_VERSION:
+                    raise TableFormatError(
+                        f"{path!r} has table format {version}, newer than this lcore reads "
+                        f"({FORMAT_VERSION}); upgrade lcore"
+                    )
+                acc, time = z["acc"], z["time"]
+                unit = z["unit"] if "unit" in files else None
+                meta = json.loads(str(z["meta_json"]))
+                space_txt = str(z["space_json"])
+                params = None
+                if "param_names_json" in files:
+                    names = json.loads(str(z["param_names_json"]))
+                    params = {k: z[f"param_{i}"] for i, k in enumerate(names)}
+        except TableFormatError:
+            raise
+        except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, TypeError) as exc:
+            raise TableFormatError(
+                f"{path!r} could not be read as an lcore table (truncated or tampered?): "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+        try:
+            space = Space.from_json(space_txt) if space_txt else None
+            return cls(acc, time, unit=unit, params=params, space=space, meta=meta)
+        except (ValueError, TypeError) as exc:
+            raise TableFormatError(f"{path!r} holds an invalid table: {exc}") from None
+
+    # -- views -----------------------------------------------------------------------------
+    def to_frame(self):
+        """A pandas DataFrame, one row per configuration.
+
+        Columns: the params (when present), ``acc_1 .. acc_T``, ``time_1 .. time_T``.
+        """
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - pandas is in the test extra
+            raise ImportError(
+                "LookupTable.to_frame needs pandas: pip install pandas"
+            ) from None
+        cols: dict[str, Any] = {}
+        if self.params is not None:
+            cols.update(self.params)
+        for t in range(self.T):
+            cols[f"acc_{t + 1}"] = self.acc[:, t]
+        for t in range(self.T):
+            cols[f"time_{t + 1}"] = self.time[:, t]
+        return pd.DataFrame(cols)
+
+    def summary(self, chance: float | None = None) -> dict:
+        """Numbers that describe the table (printed by ``lcore table info``).
+
+        Untrainable rows are those whose best accuracy stays below ``chance + 0.05``
+        (``chance`` from ``meta['chance']``, else 0.1 for ten classes).
+        """
+        if chance is None:
+            chance = float(self.meta.get("chance", 0.1))
+        obj = self.objective("final")
+        best = self.objective("best")
+        finite = obj[~np.isnan(obj)]
+        q = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0]
+        out = {
+            "n": self.n,
+            "T": self.T,
+            "d": self.d,
+            "space": None if self.space is None else self.space.name,
+            "synthetic": bool(self.meta.get("synthetic", False)),
+            "source": self.meta.get("source"),
+            "dataset": self.meta.get("dataset"),
+            "final_acc_quantiles": (
+                dict(zip(q, np.quantile(finite, q).tolist())) if finite.size else {}
+            ),
+            "failed_rows": int((self.n_finished() < self.T).sum()),
+            "untrainable_share": float(np.mean(~(np.nan_to_num(best, nan=0.0) >= chance + 0.05)))
+            if self.n
+            else 0.0,
+            "time_per_epoch_median": float(np.median(self.time[self.time > 0]))
+            if (self.time > 0).any()
+            else 0.0,
+            "total_time_hours": float(self.time.sum(dtype=np.float64) / 3600.0),
+            "goals": {},
+        }
+        for share in ("top0.05%", "top0.25%", "top0.5%"):
+            try:
+                out["goals"][share] = self.resolve_goal(share)
+            except ValueError:
+                out["goals"][share] = None
+        return out
+
+    def describe(self) -> str:
+        """A human-readable summary (what ``lcore table info`` prints)."""
+        s = self.summary()
+        lines = [
+            f"lookup table: n = {s['n']} configurations x T = {s['T']} epochs, d = {s['d']}",
+            f"space: {s['space']}   dataset: {s['dataset']}   source: {s['source']}"
+            + ("   [SYNTHETIC]" if s["synthetic"] else ""),
+        ]
+        if s["final_acc_quantiles"]:
+            qs = "  ".join(f"q{int(k * 100)}={v:.4f}" for k, v in s["final_acc_quantiles"].items())
+            lines.append(f"final accuracy: {qs}")
+        lines.append(
+            f"untrainable (best < chance + 0.05): {100 * s['untrainable_share']:.1f} %   "
+            f"failed runs: {s['failed_rows']}"
+        )
+        lines.append(
+            f"time per epoch (median): {s['time_per_epoch_median']:.3g} s   "
+            f"total training time: {s['total_time_hours']:.3g} h"
+        )
+        goals = "  ".join(
+            f"{k}: {'n/a' if v is None else format(v, '.4f')}" for k, v in s["goals"].items()
+        )
+        lines.append(f"goal thresholds: {goals}")
+        for k in ("notes", "date", "device"):
+            if k in self.meta:
+                lines.append(f"{k}: {self.meta[k]}")
+        return "\n".join(lines)
+
+    # -- import ----------------------------------------------------------------------------
+    @classmethod
+    def from_csv(
+        cls,
+        path,
+        acc_columns: list[str] | None = None,
+        time_column: str | None = None,
+        time_columns: list[str] | None = None,
+        unit_columns: list[str] | None = None,
+        param_columns: list[str] | None = None,
+        space: Space | str | None = None,
+        percent: bool | None = None,
+        meta: dict | None = None,
+    ) -> LookupTable:
+        """Import a CSV in the DEEP-BO layout: one row per configuration.
+
+        Columns: hyperparameters, per-epoch accuracies, a total training time (or per-epoch
+        times), and optionally the Sobol vector. By default the accuracy columns are those
+        named like ``acc_1``, ``acc1``, ``accuracy_1``, ``epoch_1``, ``test_acc_1`` (ordered by
+        their number), the time is the single column named ``train_time``, ``total_time``,
+        ``time`` or ``elapsed``, the unit columns are ``unit_*`` / ``sobol_*``, and every
+        other column is a hyperparameter. When only a total is given it is spread evenly
+        over the finished epochs, and ``meta['time_spread_evenly']`` says so. Accuracies in
+        percent (any value > 1) are divided by 100 (``percent=None`` detects it).
+        """
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover
+            raise ImportError("LookupTable.from_csv needs pandas: pip install pandas") from None
+        df = pd.read_csv(path)
+        cols = list(df.columns)
+        if acc_columns is None:
+            pat = re.compile(r"^(?:acc|accuracy|epoch|test_acc|val_acc|valid_acc)_?(\d+)$", re.I)
+            found = sorted(
+                ((int(m.group(1)), c) for c in cols if (m := pat.match(str(c)))),
+            )
+            acc_columns = [c for _, c in found]
+        if not acc_columns:
+            raise ValueError(
+                f"no per-epoch accuracy columns found in {os.fspath(path)!r} (looked for "
+                "acc_1, acc_2, ...); pass acc_columns=[...]"
+            )
+        missing = [c for c in acc_columns if c not in cols]
+        if missing:
+            raise ValueError(f"acc_columns not in the CSV: {missing}")
+        acc = df[acc_columns].to_numpy(dtype=np.float64)
+        if percent is None:
+            percent = bool(np.nanmax(acc) > 1.0) if np.isfinite(acc).any() else False
+        if percent:
+            acc = acc / 100.0
+        n, T = acc.shape
+        finished = (~np.isnan(acc)).sum(axis=1)
+        notes = dict(meta or {})
+        notes.setdefault("source", f"csv import of {os.path.basename(os.fspath(path))}")
+        if time_columns is not None:
+            time = df[time_columns].to_numpy(dtype=np.float64)
+            notes["time_spread_evenly"] = False
+        else:
+            if time_column is None:
+                cand = [c for c in ("train_time", "total_time", "time", "elapsed") if c in cols]
+                if not cand:
+                    raise ValueError(
+                        "no time column found (looked for train_time, total_time, time, "
+                        "elapsed); pass time_column= or time_columns="
+                    )
+                time_column = cand[0]
+            total = df[time_column].to_numpy(dtype=np.float64)
+            per = np.where(finished > 0, total / np.maximum(finished, 1), 0.0)
+            time = np.where(np.arange(T)[None, :] < finished[:, None], per[:, None], 0.0)
+            notes["time_spread_evenly"] = True
+            notes["time_note"] = (
+                f"per-epoch times are the total {time_column!r} spread evenly over the "
+                "finished epochs"
+            )
+        if unit_columns is None:
+            unit_columns = [c for c in cols if re.match(r"^(unit|sobol)_?\d+$", str(c))]
+        unit = df[unit_columns].to_numpy(dtype=np.float64) if unit_columns else None
+        used = set(acc_columns) | set(unit_columns or []) | set(time_columns or [])
+        if time_column:
+            used.add(time_column)
+        if param_columns is None:
+            param_columns = [c for c in cols if c not in used]
+        params = {str(c): df[c].to_numpy() for c in param_columns}
+        for k, v in params.items():
+            if v.dtype == object:
+                params[k] = v.astype(str)
+        if isinstance(space, str):
+            space = preset(space)
+        if unit is None and space is not None:
+            unit = space.to_unit(params)
+        return cls(acc, time, unit=unit, params=params, space=space, meta=notes)
+
+
+# ------------------------------------------------------------------------------------------
+def list_tables() -> list[str]:
+    """Names of the tables shipped with lcore (for :func:`load_table`)."""
+    if not os.path.isdir(DATA_DIR):  # pragma: no cover
+        return []
+    names = [f[:-4] for f in os.listdir(DATA_DIR) if f.endswith(".npz")]
+    return sorted(n for n in names if not n.startswith("sobol"))
+
+
+def default_table_name() -> str:
+    """The shipped table ``lcore simulate`` uses when none is given (the real one if shipped)."""
+    names = set(list_tables())
+    for name in DEFAULT_TABLES:
+        if name in names:
+            return name
+    raise FileNotFoundError("no table ships with this installation of lcore")
+
+
+def load_table(name_or_path=None) -> LookupTable:
+    """Load a shipped table by name (see :func:`list_tables`) or a ``.npz`` file by path.
+
+    ``None`` loads the default shipped table.
+    """
+    if name_or_path is None:
+        name_or_path = default_table_name()
+    if isinstance(name_or_path, LookupTable):
+        return name_or_path
+    p = os.fspath(name_or_path)
+    if os.path.exists(p):
+        return LookupTable.load(p)
+    if p in list_tables():
+        return LookupTable.load(os.path.join(DATA_DIR, p + ".npz"))
+    raise FileNotFoundError(
+        f"no table file or shipped table named {p!r}; shipped tables: {list_tables()}"
+    )
+
+
+# ------------------------------------------------------------------------------------------
+def synthetic(
+    space: Space | str = "mnist_lenet5",
+    n: int = 20000,
+    epochs: int = 15,
+    seed=0,
+    failure_rate: float = 0.01,
+    chance: float = 0.1,
+) -> LookupTable:
+    """A synthetic lookup table with plausible learning curves (labelled synthetic in meta).
+
+    Configurations are the first ``n`` Sobol points of ``space``. Each gets a learning curve
+    ``a(t) = chance + (a_max - chance) * (1 - exp(-((t - delay)/rate)))`` with noise, where
+    ``a_max`` comes from a smooth quality function of the configuration; a share of rows
+    (very high learning rate or L2 weight, or a random few) never trains beyond chance, some
+    rise only after a delay (late risers), ``failure_rate`` of the rows fail (NaN after a random
+    epoch), and per-epoch times grow with the model size.
+
+    Parameters
+    ----------
+    space : Space or str
+        A Space or preset name.
+    n, epochs : int
+        Rows and epochs (T).
+    seed : int, SeedSequence or Generator
+        Seeds the curves (the configurations are the unscrambled Sobol points).
+
+    Returns
+    -------
+    LookupTable
+        ``acc`` and ``time`` of shape (n, epochs), ``unit`` of shape (n, d).
+    """
+    from lcore._rng import as_seed_sequence
+    from lcore.qmc import sobol
+
+    if isinstance(space, str):
+        space = preset(space)
+    for arg, v, lo in (("n", n, 1), ("epochs", epochs, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"{arg} must be an int >= {lo}, got {v!r}")
+    if not 0.0 <= failure_rate < 1.0:
+        raise ValueError(f"failure_rate must be in [0, 1), got {failure_rate!r}")
+    ss = as_seed_sequence(seed)
+    rng = np.random.default_rng(ss)
+    U = sobol(int(n), space.d)
+    params = space.from_unit(U)
+    dims = space.dims
+    col = {name: U[:, j] for j, name in enumerate(dims)}
+
+    # Quality in [0, 1]: a smooth bowl whose optimum sits at a seeded point, sharpened.
+    centre = rng.uniform(0.25, 0.75, size=space.d)
+    weight = rng.uniform(0.5, 2.0, size=space.d)
+    if "learning_rate" in col:  # Adam's sweet spot near 1e-3 (u ~ 0.28 on 1e-4 .. 10^-0.5)
+        j = dims.index("learning_rate")
+        centre[j], weight[j] = 0.28, 6.0
+    if "l2" in col:
+        j = dims.index("l2")
+        centre[j], weight[j] = 0.0, 3.0
+    dist2 = ((U - centre) ** 2 * weight).sum(axis=1) / weight.sum()
+    quality = np.exp(-8.0 * dist2)
+    quality = (quality - quality.min()) / max(np.ptp(quality), 1e-12)
+
+    untrainable = rng.random(n) < 0.05
+    if "learning_rate" in col:
+        untrainable |= col["learning_rate"] > 0.82
+    if "l2" in col:
+        untrainable |= col["l2"] > 0.9
+    a_max = 0.55 + 0.44 * quality**0.6 - rng.gamma(2.0, 0.004, size=n)
+    a_max = np.clip(a_max, chance + 0.1, 0.999)
+    rate = rng.uniform(0.4, 3.0, size=n) * (1.5 - quality)
+    late = rng.random(n) < 0.08
+    delay = np.where(late, rng.uniform(1.0, max(1.5, 0.6 * epochs), size=n), 0.0)
+    t = np.arange(1, epochs + 1, dtype=np.float64)[None, :]
+    progress = 1.0 - np.exp(-np.clip(t - delay[:, None], 0.0, None) / rate[:, None])
+    acc = chance + (a_max[:, None] - chance) * progress
+    noise = rng.normal(0.0, 1.0, size=acc.shape) * (0.002 + 0.01 * (1 - progress))
+    acc = acc + noise
+    acc[untrainable] = chance + rng.normal(0.0, 0.01, size=(int(untrainable.sum()), epochs))
+    acc = np.clip(acc, 0.0, 1.0)
+    # quantise like a real validation set of 10,000 images
+    acc = np.round(acc * 10000.0) / 10000.0
+
+    size = np.ones(n)
+    for name in dims:
+        if name.endswith("_filters") or name.endswith("_units"):
+            size = size * (1.0 + 3.0 * col[name])
+    if "filter_size" in col:
+        size = size * (1.0 + col["filter_size"])
+    base = 0.5 + 2.0 * size / size.max()
+    time = base[:, None] * rng.lognormal(0.0, 0.05, size=(n, epochs))
+
+    fails = rng.random(n) < failure_rate
+    first_bad = rng.integers(0, epochs, size=n)
+    bad = fails[:, None] & (np.arange(epochs)[None, :] >= first_bad[:, None])
+    acc[bad] = np.nan
+    time[bad] = 0.0
+
+    meta = {
+        "synthetic": True,
+        "source": "lcore.table.synthetic",
+        "dataset": "synthetic",
+        "notes": "SYNTHETIC learning curves (not trained): for tests and benchmarks",
+        "seed_entropy": str(ss.entropy),
+        "T": int(epochs),
+        "chance": chance,
+        "failure_rate": failure_rate,
+    }
+    return LookupTable(acc, time, unit=U, params=params, space=space, meta=meta)
