@@ -1,0 +1,66 @@
+"""Rule names -> rule classes, and :func:`get_rule`."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from .base import Rule
+from .median import MedianRule
+from .never import Never
+from .relative import ETR2
+from .threshold import ETR1
+
+#: the built-in rules by name
+RULES = {"none": Never, "etr1": ETR1, "etr2": ETR2, "median": MedianRule}
+
+
+def _known() -> str:
+    return ", ".join(repr(k) for k in sorted(RULES))
+
+
+def get_rule(spec: Any, **params: Any) -> Rule:
+    """Turn a rule name (plus parameters) or a rule object into a rule.
+
+    Parameters
+    ----------
+    spec : str or Rule
+        ``"none"``, ``"etr1"``, ``"etr2"`` or ``"median"``; or a rule object (a :class:`Rule`,
+        or any object with ``should_stop(curve, history)``), returned as it is.
+    **params
+        The rule's parameters (e.g. ``tau=1``, ``p=0.5``, ``mode="min"``), only with a name.
+
+    Returns
+    -------
+    Rule
+
+    Examples
+    --------
+    >>> from lcore.stopping import get_rule
+    >>> get_rule("etr1", tau=3)
+    ETR1(tau=3, r=0.1, eps=0.05, mode='max')
+    """
+    if isinstance(spec, str):
+        cls = RULES.get(spec)
+        if cls is None:
+            raise ValueError(f"unknown rule {spec!r}; known rules: {_known()}, or a Rule object")
+        accepted = list(inspect.signature(cls.__init__).parameters)[1:]
+        unknown = sorted(set(params) - set(accepted))
+        if unknown:
+            raise TypeError(
+                f"rule {spec!r} takes the parameters {', '.join(accepted)}; "
+                f"got unknown {', '.join(unknown)}"
+            )
+        return cls(**params)
+    if params:
+        given = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        raise ValueError(
+            f"parameters ({given}) can only be given with a rule name, not with the rule "
+            f"object {spec!r}; set them on the object"
+        )
+    if not callable(getattr(spec, "should_stop", None)):
+        raise TypeError(
+            f"rule must be a rule name ({_known()}) or an object with a "
+            f"should_stop(curve, history) method, got {spec!r}"
+        )
+    return spec
