@@ -92,12 +92,24 @@ class LcorePruner(BasePruner):
             raise ValueError("horizon must be given: the number of epochs T of a full trial")
         self.horizon = check_horizon(horizon)
         self.first_step = check_int("first_step", first_step, 0)
+        if "mode" in params:
+            raise ValueError(
+                f"mode={params['mode']!r} cannot be given: with a rule name the mode follows "
+                "the study's direction (pass a rule object to fix it)"
+            )
         self._spec = rule
         self._params = params
         self._rules: dict = {}
         if isinstance(rule, str):
-            for mode in ("max", "min"):  # validate the name and parameters now
-                self._rules[mode] = self._build(rule, mode)
+            # Validate the name and parameters now; the rule for each mode is built on first
+            # use (e.g. ETR1 needs ``r`` for mode="min" only).
+            try:
+                self._build(rule, "max")
+            except ValueError as error:
+                try:
+                    self._build(rule, "min")
+                except ValueError:
+                    raise error from None
         else:
             rule = get_rule(rule, **params)
             mode = getattr(rule, "mode", "max")
@@ -122,6 +134,9 @@ class LcorePruner(BasePruner):
         mode = "max" if study.direction == StudyDirection.MAXIMIZE else "min"
         rule = self._rules.get(mode)
         if rule is None:
+            if isinstance(self._spec, str):
+                rule = self._rules[mode] = self._build(self._spec, mode)
+                return rule
             other = next(iter(self._rules))
             raise ValueError(
                 f"the rule's mode={other!r} does not match the study's direction "
