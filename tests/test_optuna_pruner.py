@@ -215,7 +215,7 @@ def test_errors():
     trial.report(0.5, 1)  # asked only now: step 0 lies before epoch 1
     with pytest.raises(ValueError, match="step 0 of trial 0 is before first_step=1"):
         trial.should_prune()
-    with pytest.raises(ValueError, match="rule's mode='max' does not match .* minimize"):
+    with pytest.raises(ValueError, match=r"mode='max' does not match .* direction \(minimize"):
         decisions(LcorePruner(MedianRule(), horizon=3), [], [(1, 0.5)], direction="minimize")
     study = optuna.create_study(directions=["maximize", "minimize"])
     with pytest.raises(ValueError, match="single-objective studies only, got 2 directions"):
