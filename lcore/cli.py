@@ -1,0 +1,194 @@
+"""The ``lcore`` command: ``simulate``, ``table``, ``plot``, ``pretrain``.
+
+    lcore simulate [TABLE] --rule etr1 --tau 1 --repeats 50 [--goal top0.5%] [--n-jobs 2]
+                   [--out results.npz] [--plot fig.png]
+    lcore table info [TABLE] | lcore table list
+    lcore plot results.npz --out fig.png         (time-to-goal box plots, Fig. 4/5 style)
+    lcore plot --curves [TABLE] --out fig.png     (learning-curve panels, Fig. 1/2 style)
+    lcore pretrain --preset mnist_lenet5 --data-root DIR --n 2000 --epochs 15 --out T.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+
+def _rule_specs(args):
+    """Rule(s) from --rule (comma-separated names) and the parameter flags."""
+    names = [r.strip() for r in args.rule.split(",") if r.strip()]
+    params = {}
+    for k in ("tau", "r", "eps", "p", "q", "min_completed", "warmup"):
+        v = getattr(args, k)
+        if v is not None:
+            params[k] = v
+    return (names if len(names) > 1 else names[0]), params
+
+
+def _goal(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def cmd_simulate(args) -> int:
+    import lcore
+    from lcore.results import ResultsList, format_summary
+    from lcore.table import load_table
+
+    table = load_table(args.table)
+    rule, params = _rule_specs(args)
+    # several taus / ps for one rule name: --tau 1,3,9 expands into rule objects
+    res = lcore.simulate(
+        table, rule=rule, goal=_goal(args.goal), repeats=args.repeats, seed=args.seed,
+        n_jobs=args.n_jobs, chooser=args.chooser, n_init=args.n_init,
+        max_evals=args.max_evals, max_time=args.max_time, terminated=args.terminated,
+        objective=args.objective, progress=not args.quiet, trace=args.trace, **params,
+    )
+    results = res if isinstance(res, ResultsList) else ResultsList([res])
+    print(f"table: {table!r}")
+    print(format_summary(results))
+    if len(results) > 1:
+        base = results[0]
+        for r in results[1:]:
+            c = lcore.results.compare(r, base)
+            print(
+                f"{r.rule} vs {base.rule}: median time ratio {c['median_ratio']:.3g} "
+                f"[{c['ci_low']:.3g}, {c['ci_high']:.3g}] (95% bootstrap), "
+                f"{r.rule} sooner in {c['share_a_better']:.0%} of repeats"
+            )
+    if args.json:
+        print(json.dumps([r.summary() for r in results], default=_finite))
+    if args.out:
+        print(f"results written to {results.save(args.out)}")
+    if args.plot:
+        _save_plot(lambda: results.plot(), args.plot)
+    return 0
+
+
+def _finite(x):
+    return None if isinstance(x, float) and math.isinf(x) else x
+
+
+def _save_plot(draw, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = draw()
+    fig = ax[0].figure if hasattr(ax, "__len__") else ax.figure
+    fig.savefig(path, dpi=120)
+    print(f"figure written to {path}")
+
+
+def cmd_table(args) -> int:
+    from lcore.table import list_tables, load_table
+
+    if args.action == "list":
+        for name in list_tables():
+            print(name)
+        return 0
+    table = load_table(args.table)
+    print(table.describe())
+    return 0
+
+
+def cmd_plot(args) -> int:
+    if args.curves:
+        from lcore.results import plot_curves
+        from lcore.table import load_table
+
+        table = load_table(args.source)
+        _save_plot(lambda: plot_curves(table, n=args.n), args.out)
+        return 0
+    if not args.source:
+        raise SystemExit("lcore plot: give a results file (from lcore simulate --out)")
+    from lcore.results import ResultsList
+
+    results = ResultsList.load(args.source)
+    _save_plot(lambda: results.plot(), args.out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="lcore",
+        description="Replay hyperparameter optimization with early-termination rules on "
+        "lookup tables.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("simulate", help="replay HPO with a stopping rule on a lookup table")
+    s.add_argument("table", nargs="?", default=None,
+                   help="a table .npz or a shipped table name (default: the shipped table)")
+    s.add_argument("--rule", default="etr1",
+                   help="none, etr1, etr2, median, or several separated by commas")
+    s.add_argument("--tau", type=int, help="ETR-1 decision epoch")
+    s.add_argument("--r", type=float, help="ETR-1 chance level (default 0.1)")
+    s.add_argument("--eps", type=float, help="ETR-1 margin (default 0.05)")
+    s.add_argument("--p", type=float, help="ETR-2 share of the best completed curve")
+    s.add_argument("--q", type=float, help="ETR-2 knee share (default 0.75)")
+    s.add_argument("--min-completed", type=int, help="median rule: completed rows needed")
+    s.add_argument("--warmup", type=int, help="median rule: first epoch it may stop at")
+    s.add_argument("--goal", default="top0.5%", help="accuracy (0.992) or share (top0.5%%)")
+    s.add_argument("--repeats", type=int, default=50)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n-jobs", type=int, default=1)
+    s.add_argument("--chooser", default="rf-ei", help="rf-ei or random")
+    s.add_argument("--n-init", type=int, default=1)
+    s.add_argument("--max-evals", type=int)
+    s.add_argument("--max-time", type=float, help="seconds of simulated time")
+    s.add_argument("--terminated", default="report", choices=("report", "exclude", "oracle"))
+    s.add_argument("--objective", default="final", choices=("final", "best"))
+    s.add_argument("--trace", action="store_true", help="keep per-repeat traces in --out")
+    s.add_argument("--out", help="write the results to this .npz")
+    s.add_argument("--plot", help="write a Fig. 4-style box plot to this image file")
+    s.add_argument("--json", action="store_true", help="also print the summaries as JSON")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_simulate)
+
+    t = sub.add_parser("table", help="inspect lookup tables")
+    t.add_argument("action", choices=("info", "list"))
+    t.add_argument("table", nargs="?", default=None,
+                   help="a table .npz or shipped table name (default: the shipped table)")
+    t.set_defaults(func=cmd_table)
+
+    pl = sub.add_parser("plot", help="plot results (box plots) or a table's learning curves")
+    pl.add_argument("source", nargs="?", default=None,
+                    help="results .npz (or, with --curves, a table; default the shipped one)")
+    pl.add_argument("--curves", action="store_true",
+                    help="Fig. 1-style panels of random / top / bottom learning curves")
+    pl.add_argument("--n", type=int, default=100, help="curves per panel")
+    pl.add_argument("--out", required=True, help="image file to write")
+    pl.set_defaults(func=cmd_plot)
+
+    # listed for --help only: main() hands `lcore pretrain ...` to lcore.pretrain.cli, so that
+    # the other commands never import torch
+    sub.add_parser("pretrain", help="train configurations into a lookup table (needs the "
+                   "pretrain extra: torch); see lcore pretrain --help", add_help=False)
+    return p
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "pretrain":
+        try:
+            from lcore.pretrain.cli import main as pretrain_main
+        except ImportError as exc:
+            print(f"lcore pretrain needs the pretrain extra (pip install 'lcore[pretrain]'): "
+                  f"{exc}", file=sys.stderr)
+            return 2
+        return int(pretrain_main(argv[1:]) or 0)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        print(f"lcore {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
