@@ -50,7 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto",
                         help="auto (cuda when available), cpu, cuda or cuda:N")
     parser.add_argument("--backend", default=None,
-                        help="joblib backend (default loky; dask or ray once registered)")
+                        help="joblib backend: loky (default), threading, dask (connects to "
+                        "--scheduler) or ray (ray.init() with RAY_ADDRESS)")
+    parser.add_argument("--scheduler", default=None,
+                        help="dask scheduler address for --backend dask (default: a local "
+                        "cluster)")
     parser.add_argument("--seed", type=int, default=0, help="base seed of the rows")
     parser.add_argument("--split", choices=("train", "test"), default=None,
                         help="which file set to draw images from (default: test for the small "
@@ -108,6 +112,19 @@ def load_dataset(args, defaults: dict):
     )
 
 
+def _connect_backend(backend: str | None, scheduler: str | None):
+    """Make joblib's dask / ray backends usable; returns a dask client to close, or None."""
+    if backend == "dask":
+        from dask.distributed import Client  # joblib's "dask" backend uses the live client
+
+        return Client(scheduler) if scheduler else Client()
+    if backend == "ray":
+        from ray.util.joblib import register_ray
+
+        register_ray()
+    return None
+
+
 def run(args) -> int:
     """Run ``lcore pretrain`` with parsed ``args``; returns the exit status."""
     from lcore.space import preset as space_preset
@@ -136,6 +153,7 @@ def run(args) -> int:
         return 0
     epochs = args.epochs if args.epochs is not None else defaults["epochs"]
     data = load_dataset(args, defaults)
+    client = _connect_backend(args.backend, getattr(args, "scheduler", None))
     table = generate(
         space_preset(name), data, n=args.n, epochs=epochs, out=args.out, journal=journal,
         preset=name, seed=args.seed, n_jobs=args.n_jobs, device=args.device,
@@ -143,6 +161,8 @@ def run(args) -> int:
         threads_per_worker=args.threads_per_worker, family=defaults["family"],
         progress=not args.no_progress,
     )
+    if client is not None:
+        client.close()
     print(f"wrote {args.out}: {table.n} rows x {table.T} epochs, {table.meta['n_failed']} "
           f"failed rows, {table.meta['train_hours']:.2f} h of training")
     return 0
