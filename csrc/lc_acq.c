@@ -1,0 +1,582 @@
+/* lc_acq.c: acquisition functions and the fused forest + EI chooser (see lc_acq.h).
+ *
+ * Scoring all candidates at once: the candidates are fixed for a replay, so each tree is
+ * descended with one bitset per node over all of them (left = set AND {x_f <= thr},
+ * right = set AND NOT left).  With each feature's candidates ranked once per replay
+ * (rank = position in the feature's sorted order), {x_f <= thr} = {rank_f < k} where
+ * k = #{x_f <= thr} is found once per node (bucket table + a short binary search); one
+ * 64-bit word of the left set is then 64 small-integer compares (SSE2: 8 compares and 4
+ * movemasks).  Node bitsets carry the list of their nonzero words and work is done on
+ * those only; the internal k-d order keeps deep nodes' candidates in few words.  Leaves
+ * add their value to their candidates' running mean / variance (lc_forest_welford).
+ */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#include "lc_acq.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#define LC_INV_SQRT2 0.70710678118654752440
+#define LC_INV_SQRT2PI 0.39894228040143267794
+
+double lc_ei(double mu, double sigma, double best, double xi) {
+    const double imp = mu - best - xi;
+    if (!(sigma > 0.0)) return imp > 0.0 ? imp : 0.0;
+    const double z = imp / sigma;
+    const double cdf = 0.5 * erfc(-z * LC_INV_SQRT2);
+    const double pdf = exp(-0.5 * z * z) * LC_INV_SQRT2PI;
+    return imp * cdf + sigma * pdf;
+}
+
+double lc_pi(double mu, double sigma, double best, double xi) {
+    const double imp = mu - best - xi;
+    if (!(sigma > 0.0)) return imp > 0.0 ? 1.0 : 0.0;
+    return 0.5 * erfc(-(imp / sigma) * LC_INV_SQRT2);
+}
+
+double lc_ucb(double mu, double sigma, double kappa) { return mu + kappa * sigma; }
+
+void lc_ei_array(const double *mu, const double *sigma, int64_t n, double best, double xi,
+                 double *out) {
+    for (int64_t i = 0; i < n; i++) out[i] = lc_ei(mu[i], sigma[i], best, xi);
+}
+
+void lc_pi_array(const double *mu, const double *sigma, int64_t n, double best, double xi,
+                 double *out) {
+    for (int64_t i = 0; i < n; i++) out[i] = lc_pi(mu[i], sigma[i], best, xi);
+}
+
+void lc_ucb_array(const double *mu, const double *sigma, int64_t n, double kappa, double *out) {
+    for (int64_t i = 0; i < n; i++) out[i] = lc_ucb(mu[i], sigma[i], kappa);
+}
+
+/* ------------------------------------------------------------------------------------ */
+
+#define DEFAULT_BITSET_DEPTH 48
+#define LUT_BUCKETS 4096
+#define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
+
+#if defined(__GNUC__) || defined(__clang__)
+static inline int ctz64(uint64_t x) { return __builtin_ctzll(x); }
+#else
+static inline int ctz64(uint64_t x) {
+    int k = 0;
+    while (!(x & 1u)) { x >>= 1; k++; }
+    return k;
+}
+#endif
+
+/* Lay the context's arrays over `mem` (ctx fields set when c != NULL); returns bytes. */
+static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64_t max_seen,
+                          int bitset_depth, lc_sort_item **s1, lc_sort_item **s2) {
+    const int64_t n_words = (n_all + 63) / 64;
+    const int depth = bitset_depth > 0 ? bitset_depth : DEFAULT_BITSET_DEPTH;
+    const int64_t stride = lc_forest_max_nodes(max_seen);
+    const int small = n_all <= 65536;
+    const size_t na = (size_t)n_all, dd = (size_t)d, padded = (size_t)n_words * 64;
+    size_t off = 0;
+#define TAKE(ptr, type, count)                                          \
+    do {                                                                \
+        if (c) ptr = (type *)(mem + off);                               \
+        off += ALIGN64(sizeof(type) * (size_t)(count));                 \
+    } while (0)
+    if (c) {
+        c->n_all = n_all;
+        c->d = d;
+        c->max_seen = max_seen;
+        c->n_words = n_words;
+        c->bitset_depth = depth;
+        c->rank16 = c->rank16_alt = NULL;
+        c->rank32 = c->rank32_alt = NULL;
+    }
+    TAKE(c->Xn, double, na * dd);
+    TAKE(c->Xn_alt, double, na * dd);
+    TAKE(c->perm, int32_t, na);
+    TAKE(c->perm_alt, int32_t, na);
+    TAKE(c->order, int32_t, na);
+    TAKE(c->leaf_count, int32_t, (size_t)stride + 1);
+    TAKE(c->inv, int32_t, na);
+    TAKE(c->sorted_vals, double, na * dd);
+    TAKE(c->lut, int32_t, dd * (LUT_BUCKETS + 1));
+    TAKE(c->lut_lo, double, dd);
+    TAKE(c->lut_scale, double, dd);
+    if (small) {
+        TAKE(c->rank16, int16_t, dd * padded);
+        TAKE(c->rank16_alt, int16_t, dd * padded);
+    } else {
+        TAKE(c->rank32, int32_t, dd * padded);
+        TAKE(c->rank32_alt, int32_t, dd * padded);
+    }
+    TAKE(c->wmin, int32_t, dd * (size_t)n_words);
+    TAKE(c->wmax, int32_t, dd * (size_t)n_words);
+    TAKE(c->leaf_of, int32_t, na);
+    TAKE(c->slots, uint64_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
+    TAKE(c->wlist, int32_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
+    TAKE(c->acc, double, 2 * na);
+    TAKE(c->acc_lv, double, na);
+    TAKE(c->score, double, na);
+    TAKE(c->X_seen, double, (size_t)max_seen * dd);
+    TAKE(c->fit_work, char, lc_forest_fit_workspace_bytes(max_seen, d));
+    TAKE(c->tree.feature, int32_t, stride);
+    TAKE(c->tree.left, int32_t, stride);
+    TAKE(c->tree.right, int32_t, stride);
+    TAKE(c->tree.threshold, double, stride);
+    TAKE(c->tree.value, double, stride);
+    TAKE(c->tree.leaf_var, double, stride);
+    TAKE(c->tree.n_nodes, int32_t, 1);
+    TAKE(c->tree.depth, int32_t, 1);
+    TAKE(c->tree.offset, int64_t, 1);
+    /* prepare-only scratch */
+    TAKE(*s1, lc_sort_item, na);
+    TAKE(*s2, lc_sort_item, na);
+#undef TAKE
+    return off + 64;
+}
+
+size_t lc_rfei_bytes(int64_t n_all, int d, int64_t max_seen, const lc_forest_params *p,
+                     int bitset_depth) {
+    (void)p;
+    return rfei_layout(NULL, NULL, n_all, d, max_seen, bitset_depth, NULL, NULL);
+}
+
+/* Order the candidates along a k-d tree (median splits on the widest feature) so that
+ * boxes of the forest cover few bitset words. */
+static void kd_order(const double *X, int64_t n, int d, int32_t *perm, lc_sort_item *s1,
+                     lc_sort_item *s2) {
+    int64_t stack[2 * 256];
+    int sp = 0;
+    stack[sp++] = 0;
+    stack[sp++] = n;
+    while (sp > 0) {
+        const int64_t b = stack[--sp], a = stack[--sp];
+        if (b - a <= 16) continue;
+        int best = -1;
+        double best_spread = 0.0;
+        for (int k = 0; k < d; k++) {
+            double lo = X[(size_t)perm[a] * d + k], hi = lo;
+            for (int64_t i = a + 1; i < b; i++) {
+                const double v = X[(size_t)perm[i] * d + k];
+                if (v < lo) lo = v;
+                if (v > hi) hi = v;
+            }
+            if (hi - lo > best_spread) { best_spread = hi - lo; best = k; }
+        }
+        if (best < 0) continue;
+        for (int64_t i = a; i < b; i++) {
+            s1[i - a].key = X[(size_t)perm[i] * d + best];
+            s1[i - a].idx = perm[i];
+        }
+        lc_sort_items(s1, b - a, s2);
+        for (int64_t i = a; i < b; i++) perm[i] = s1[i - a].idx;
+        /* split at a word boundary so that words are cells of the k-d tree */
+        const int64_t words = (b - a + 63) / 64;
+        const int64_t mid = words > 1 ? a + 64 * (words / 2) : a + (b - a) / 2;
+        if (sp + 4 > (int)(sizeof(stack) / sizeof(stack[0]))) continue;
+        stack[sp++] = mid;
+        stack[sp++] = b;
+        stack[sp++] = a;
+        stack[sp++] = mid;
+    }
+}
+
+static inline int64_t lut_bucket(double x, double lo, double scale) {
+    double t = (x - lo) * scale;
+    if (!(t > 0.0)) return 0;
+    if (t >= (double)(LUT_BUCKETS - 1)) return LUT_BUCKETS - 1;
+    return (int64_t)t;
+}
+
+/* Rank range of each word's candidates, per feature. */
+static void word_ranges(lc_rfei_ctx *c) {
+    const int64_t W = c->n_words, padded = W * 64, n_all = c->n_all;
+    for (int k = 0; k < c->d; k++) {
+        int32_t *wmn = c->wmin + (size_t)k * W, *wmx = c->wmax + (size_t)k * W;
+        for (int64_t w = 0; w < W; w++) {
+            const int64_t hi = (w + 1) * 64 < n_all ? (w + 1) * 64 : n_all;
+            int32_t mn = INT32_MAX, mx = -1;
+            for (int64_t j = w * 64; j < hi; j++) {
+                const int32_t r = c->rank16 ? (int32_t)c->rank16[(size_t)k * padded + j] + 32768
+                                            : c->rank32[(size_t)k * padded + j];
+                if (r < mn) mn = r;
+                if (r > mx) mx = r;
+            }
+            wmn[w] = mn;
+            wmx[w] = mx;
+        }
+    }
+}
+
+/* Renumber the candidates in the pre-order of the leaves they reached in the tree just
+ * scored (stable): the next forest, fitted on nearly the same rows, splits them much like
+ * this one, so its nodes' candidates then sit in few words.  Only speed depends on the
+ * internal order; every result is the same in any order. */
+static void reorder_by_leaves(lc_rfei_ctx *c) {
+    const int64_t n_all = c->n_all, n_nodes = c->tree.n_nodes[0];
+    const int d = c->d;
+    const int64_t padded = c->n_words * 64;
+    int32_t *cnt = c->leaf_count, *order = c->order;
+    memset(cnt, 0, sizeof(int32_t) * (size_t)(n_nodes + 1));
+    for (int64_t j = 0; j < n_all; j++) cnt[c->leaf_of[j] + 1]++;
+    for (int64_t v = 0; v < n_nodes; v++) cnt[v + 1] += cnt[v];
+    for (int64_t j = 0; j < n_all; j++) order[cnt[c->leaf_of[j]]++] = (int32_t)j;
+    for (int64_t q = 0; q < n_all; q++) {
+        const int64_t j = order[q];
+        c->perm_alt[q] = c->perm[j];
+        memcpy(c->Xn_alt + (size_t)q * d, c->Xn + (size_t)j * d, sizeof(double) * d);
+    }
+    for (int k = 0; k < d; k++) {
+        if (c->rank16) {
+            const int16_t *src = c->rank16 + (size_t)k * padded;
+            int16_t *dst = c->rank16_alt + (size_t)k * padded;
+            for (int64_t q = 0; q < n_all; q++) dst[q] = src[order[q]];
+            for (int64_t q = n_all; q < padded; q++) dst[q] = INT16_MAX;
+        } else {
+            const int32_t *src = c->rank32 + (size_t)k * padded;
+            int32_t *dst = c->rank32_alt + (size_t)k * padded;
+            for (int64_t q = 0; q < n_all; q++) dst[q] = src[order[q]];
+            for (int64_t q = n_all; q < padded; q++) dst[q] = INT32_MAX;
+        }
+    }
+    double *tx = c->Xn; c->Xn = c->Xn_alt; c->Xn_alt = tx;
+    int32_t *tp = c->perm; c->perm = c->perm_alt; c->perm_alt = tp;
+    int16_t *t16 = c->rank16; c->rank16 = c->rank16_alt; c->rank16_alt = t16;
+    int32_t *t32 = c->rank32; c->rank32 = c->rank32_alt; c->rank32_alt = t32;
+    for (int64_t q = 0; q < n_all; q++) c->inv[c->perm[q]] = (int32_t)q;
+    word_ranges(c);
+}
+
+void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n_all, int d,
+                     int64_t max_seen, const lc_forest_params *p, int variance_total,
+                     int bitset_depth) {
+    lc_sort_item *s1 = NULL, *s2 = NULL;
+    char *base = (char *)mem;
+    base += (64 - ((uintptr_t)base & 63)) & 63;
+    rfei_layout(ctx, base, n_all, d, max_seen, bitset_depth, &s1, &s2);
+    ctx->tree.offset[0] = 0;
+    ctx->params = *p;
+#ifdef LC_HAVE_AVX2_DISPATCH
+    __builtin_cpu_init();
+    ctx->use_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+    ctx->use_avx2 = 0;
+#endif
+    ctx->variance_total = variance_total;
+    ctx->last_nodes = ctx->last_depth_sum = ctx->last_words = 0;
+    ctx->last_depth_max = 0;
+    for (int64_t i = 0; i < n_all; i++) ctx->perm[i] = (int32_t)i;
+    kd_order(X_all, n_all, d, ctx->perm, s1, s2);
+    for (int64_t j = 0; j < n_all; j++) {
+        ctx->inv[ctx->perm[j]] = (int32_t)j;
+        memcpy(ctx->Xn + (size_t)j * d, X_all + (size_t)ctx->perm[j] * d, sizeof(double) * d);
+    }
+    const int64_t padded = ctx->n_words * 64;
+    for (int k = 0; k < d; k++) {
+        for (int64_t j = 0; j < n_all; j++) {
+            s1[j].key = ctx->Xn[(size_t)j * d + k];
+            s1[j].idx = (int32_t)j;
+        }
+        lc_sort_items(s1, n_all, s2);
+        double *sv = ctx->sorted_vals + (size_t)k * n_all;
+        for (int64_t q = 0; q < n_all; q++) sv[q] = s1[q].key;
+        if (ctx->rank16) {
+            int16_t *r = ctx->rank16 + (size_t)k * padded;
+            for (int64_t q = 0; q < n_all; q++) r[s1[q].idx] = (int16_t)(q - 32768);
+            for (int64_t j = n_all; j < padded; j++) r[j] = INT16_MAX;
+        } else {
+            int32_t *r = ctx->rank32 + (size_t)k * padded;
+            for (int64_t q = 0; q < n_all; q++) r[s1[q].idx] = (int32_t)q;
+            for (int64_t j = n_all; j < padded; j++) r[j] = INT32_MAX;
+        }
+        /* bucket table: lut[b] = first position whose bucket is >= b */
+        const double lo = sv[0], hi = sv[n_all - 1];
+        const double scale = hi > lo ? (double)LUT_BUCKETS / (hi - lo) : 0.0;
+        ctx->lut_lo[k] = lo;
+        ctx->lut_scale[k] = scale;
+        int32_t *lut = ctx->lut + (size_t)k * (LUT_BUCKETS + 1);
+        int64_t q = 0;
+        for (int64_t b = 0; b <= LUT_BUCKETS; b++) {
+            while (q < n_all && lut_bucket(sv[q], lo, scale) < b) q++;
+            lut[b] = (int32_t)q;
+        }
+    }
+    word_ranges(ctx);
+}
+
+/* ------------------------------------------------------------------------------------ */
+
+/* #{x_k <= thr} over the candidates: the answer lies within thr's bucket. */
+static inline int64_t rank_le(const lc_rfei_ctx *c, int k, double thr) {
+    const int32_t *lut = c->lut + (size_t)k * (LUT_BUCKETS + 1);
+    const int64_t b = lut_bucket(thr, c->lut_lo[k], c->lut_scale[k]);
+    const double *sv = c->sorted_vals + (size_t)k * c->n_all;
+    int64_t lo = lut[b], hi = lut[b + 1];
+    while (lo < hi) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        if (sv[mid] <= thr) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Bit b of the result: rank of candidate 64 * w + b below kk (ranks biased by -32768). */
+static inline uint64_t below16(const int16_t *r, int16_t kb) {
+#if defined(__SSE2__)
+    const __m128i K = _mm_set1_epi16(kb);
+    uint64_t m = 0;
+    for (int g = 0; g < 4; g++) {
+        const __m128i a = _mm_loadu_si128((const __m128i *)(r + 16 * g));
+        const __m128i b = _mm_loadu_si128((const __m128i *)(r + 16 * g + 8));
+        const __m128i p = _mm_packs_epi16(_mm_cmplt_epi16(a, K), _mm_cmplt_epi16(b, K));
+        m |= (uint64_t)(uint32_t)_mm_movemask_epi8(p) << (16 * g);
+    }
+    return m;
+#else
+    uint64_t m = 0;
+    for (int b = 0; b < 64; b++) m |= (uint64_t)(r[b] < kb) << b;
+    return m;
+#endif
+}
+
+static inline uint64_t below32(const int32_t *r, int32_t k) {
+    uint64_t m = 0;
+    for (int b = 0; b < 64; b++) m |= (uint64_t)(r[b] < k) << b;
+    return m;
+}
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(__AVX2__)
+#include <immintrin.h>
+#define LC_HAVE_AVX2_DISPATCH 1
+/* The same bits as below16, with AVX2 (chosen at run time; integer compares, so the
+ * result does not depend on the path taken). */
+__attribute__((target("avx2"))) static void split_words_avx2(
+    const int16_t *r16, int16_t kb, const uint64_t *set, const int32_t *lst, int64_t nw,
+    const int32_t *wmn, const int32_t *wmx, int64_t k, uint64_t *lset, uint64_t *rset,
+    int32_t *llst, int32_t *rlst, int64_t *nl_out, int64_t *nr_out) {
+    const __m256i K = _mm256_set1_epi16(kb);
+    int64_t nl = 0, nr = 0;
+    for (int64_t i = 0; i < nw; i++) {
+        const int32_t w = lst[i];
+        const uint64_t m = set[w];
+        uint64_t l = m;
+        if (wmn[w] >= k) l = 0;
+        else if (wmx[w] >= k) {
+            const int16_t *r = r16 + (size_t)w * 64;
+            const __m256i a0 = _mm256_cmpgt_epi16(K, _mm256_loadu_si256((const __m256i *)r));
+            const __m256i a1 = _mm256_cmpgt_epi16(K, _mm256_loadu_si256((const __m256i *)(r + 16)));
+            const __m256i a2 = _mm256_cmpgt_epi16(K, _mm256_loadu_si256((const __m256i *)(r + 32)));
+            const __m256i a3 = _mm256_cmpgt_epi16(K, _mm256_loadu_si256((const __m256i *)(r + 48)));
+            /* packs works per 128-bit lane; vpermq 0xD8 restores the element order */
+            const __m256i p0 = _mm256_permute4x64_epi64(_mm256_packs_epi16(a0, a1), 0xD8);
+            const __m256i p1 = _mm256_permute4x64_epi64(_mm256_packs_epi16(a2, a3), 0xD8);
+            l &= (uint64_t)(uint32_t)_mm256_movemask_epi8(p0) |
+                 ((uint64_t)(uint32_t)_mm256_movemask_epi8(p1) << 32);
+        }
+        const uint64_t r = m & ~l;
+        lset[w] = l;
+        rset[w] = r;
+        llst[nl] = w;
+        rlst[nr] = w;
+        nl += l != 0;
+        nr += r != 0;
+    }
+    *nl_out = nl;
+    *nr_out = nr;
+}
+#endif
+
+/* Score the subtree at `node`, whose candidates are the bitset `set`, read only at its nw
+ * listed nonzero words `lst` (other words are stale).  Its children's sets go to the two
+ * slots of level lvl + 1 (left: slot 2(lvl+1), right: slot 2(lvl+1) + 1), which deeper
+ * levels do not touch. */
+static void score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *set,
+                       const int32_t *lst, int64_t nw) {
+    const lc_forest *f = &c->tree;
+    const int64_t W = c->n_words;
+    const int32_t feat = f->feature[node];
+    int32_t *leaf_of = c->leaf_of;
+    if (feat < 0) {
+        for (int64_t i = 0; i < nw; i++) {
+            const int64_t w = lst[i];
+            uint64_t bits = set[w];
+            if (bits == ~(uint64_t)0) {
+                for (int b = 0; b < 64; b++) leaf_of[w * 64 + b] = node;
+                continue;
+            }
+            while (bits) {
+                leaf_of[w * 64 + ctz64(bits)] = node;
+                bits &= bits - 1;
+            }
+        }
+        return;
+    }
+    if (lvl >= c->bitset_depth) {
+        /* deep subtree: walk each of its candidates */
+        const int d = c->d;
+        for (int64_t i = 0; i < nw; i++) {
+            const int64_t w = lst[i];
+            uint64_t bits = set[w];
+            while (bits) {
+                const int64_t j = w * 64 + ctz64(bits);
+                bits &= bits - 1;
+                const double *x = c->Xn + (size_t)j * d;
+                int32_t nd = node;
+                while (f->feature[nd] >= 0)
+                    nd = x[f->feature[nd]] <= f->threshold[nd] ? f->left[nd] : f->right[nd];
+                leaf_of[j] = nd;
+            }
+        }
+        return;
+    }
+    c->last_words += nw;
+    const int64_t k = rank_le(c, feat, f->threshold[node]);
+    const size_t slot = 2 * (size_t)(lvl + 1);
+    uint64_t *lset = c->slots + slot * W, *rset = lset + W;
+    int32_t *llst = c->wlist + slot * W, *rlst = llst + W;
+    const int64_t padded = W * 64;
+    int64_t nl = 0, nr = 0;
+    /* words wholly below / above the threshold need no compares */
+    const int32_t *wmn = c->wmin + (size_t)feat * W, *wmx = c->wmax + (size_t)feat * W;
+    if (c->rank16 && c->use_avx2) {
+#ifdef LC_HAVE_AVX2_DISPATCH
+        const int16_t *r16 = c->rank16 + (size_t)feat * padded;
+        const int16_t kb = (int16_t)(k >= 65536 ? 32767 : k - 32768);
+        split_words_avx2(r16, kb, set, lst, nw, wmn, wmx, k, lset, rset, llst, rlst, &nl, &nr);
+#endif
+    } else if (c->rank16) {
+        const int16_t *r16 = c->rank16 + (size_t)feat * padded;
+        const int16_t kb = (int16_t)(k >= 65536 ? 32767 : k - 32768);
+        for (int64_t i = 0; i < nw; i++) {
+            const int32_t w = lst[i];
+            const uint64_t m = set[w];
+            uint64_t l = m;
+            if (wmn[w] >= k) l = 0;
+            else if (wmx[w] >= k) l &= below16(r16 + (size_t)w * 64, kb);
+            const uint64_t r = m & ~l;
+            lset[w] = l;
+            rset[w] = r;
+            llst[nl] = w;
+            rlst[nr] = w;
+            nl += l != 0;
+            nr += r != 0;
+        }
+    } else {
+        const int32_t *r32 = c->rank32 + (size_t)feat * padded;
+        for (int64_t i = 0; i < nw; i++) {
+            const int32_t w = lst[i];
+            const uint64_t m = set[w];
+            uint64_t l = m;
+            if (wmn[w] >= k) l = 0;
+            else if (wmx[w] >= k) l &= below32(r32 + (size_t)w * 64, (int32_t)k);
+            const uint64_t r = m & ~l;
+            lset[w] = l;
+            rset[w] = r;
+            llst[nl] = w;
+            rlst[nr] = w;
+            nl += l != 0;
+            nr += r != 0;
+        }
+    }
+    if (nl) score_node(c, f->left[node], lvl + 1, lset, llst, nl);
+    if (nr) score_node(c, f->right[node], lvl + 1, rset, rlst, nr);
+}
+
+/* Fit tree by tree and accumulate mean / m2 / leaf variance for the active candidates. */
+static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const double *y_seen,
+                            int64_t n_seen, const uint8_t *active, uint64_t forest_seed) {
+    const int d = c->d;
+    const int64_t n_all = c->n_all, W = c->n_words;
+    for (int64_t i = 0; i < n_seen; i++)
+        memcpy(c->X_seen + (size_t)i * d, c->Xn + (size_t)c->inv[seen_rows[i]] * d,
+               sizeof(double) * d);
+    /* root set = active candidates */
+    uint64_t *root = c->slots;
+    memset(root, 0, sizeof(uint64_t) * (size_t)W);
+    for (int64_t j = 0; j < n_all; j++)
+        root[j >> 6] |= (uint64_t)(active[c->perm[j]] != 0) << (j & 63);
+    int64_t nw = 0;
+    for (int64_t w = 0; w < W; w++)
+        if (root[w]) c->wlist[nw++] = (int32_t)w;
+    memset(c->acc, 0, sizeof(double) * 2 * (size_t)n_all);
+    memset(c->acc_lv, 0, sizeof(double) * (size_t)n_all);
+    lc_forest_presort(c->X_seen, n_seen, d, c->fit_work);
+    c->last_nodes = 0;
+    c->last_words = 0;
+    c->last_depth_sum = 0;
+    c->last_depth_max = 0;
+    memset(c->leaf_of, 0, sizeof(int32_t) * (size_t)n_all);  /* inactive rows: any leaf */
+    double *acc = c->acc, *acc_lv = c->acc_lv;
+    const int32_t *leaf_of = c->leaf_of;
+    for (int32_t t = 0; t < c->params.n_trees; t++) {
+        lc_forest_fit_tree(y_seen, n_seen, d, &c->params, forest_seed, t, 0, &c->tree,
+                           c->fit_work);
+        c->last_nodes += c->tree.n_nodes[0];
+        c->last_depth_sum += c->tree.depth[0];
+        if (c->tree.depth[0] > c->last_depth_max) c->last_depth_max = c->tree.depth[0];
+        if (nw) score_node(c, 0, 0, root, c->wlist, nw);
+        /* one sequential pass: every candidate takes its leaf's value */
+        const double inv_count = 1.0 / (double)(t + 1);
+        const double *value = c->tree.value, *leaf_var = c->tree.leaf_var;
+        for (int64_t j = 0; j < n_all; j++)
+            lc_forest_welford(&acc[2 * j], &acc[2 * j + 1], value[leaf_of[j]], inv_count);
+        if (c->variance_total)
+            for (int64_t j = 0; j < n_all; j++) acc_lv[j] += leaf_var[leaf_of[j]];
+    }
+}
+
+static inline double finish_var(const lc_rfei_ctx *c, int64_t j) {
+    const double T = (double)c->params.n_trees;
+    double v = c->acc[2 * j + 1] / T;
+    if (c->variance_total) v = v + c->acc_lv[j] / T;
+    return v;
+}
+
+void lc_rfei_score(lc_rfei_ctx *ctx, const int64_t *seen_rows, const double *y_seen,
+                   int64_t n_seen, const uint8_t *active, double best, double xi,
+                   uint64_t forest_seed, double *mean, double *var, double *ei) {
+    rfei_accumulate(ctx, seen_rows, y_seen, n_seen, active, forest_seed);
+    for (int64_t i = 0; i < ctx->n_all; i++) {
+        if (!active[i]) continue;
+        const int64_t j = ctx->inv[i];
+        const double mu = ctx->acc[2 * j], v = finish_var(ctx, j);
+        if (mean) mean[i] = mu;
+        if (var) var[i] = v;
+        ei[i] = lc_ei(mu, sqrt(v), best, xi);
+    }
+    reorder_by_leaves(ctx);
+}
+
+int64_t lc_rfei_choose(lc_rfei_ctx *ctx, const int64_t *seen_rows, const double *y_seen,
+                       int64_t n_seen, const uint8_t *active, double best, double xi,
+                       uint64_t forest_seed, lc_rng *tie_rng) {
+    const int64_t n_all = ctx->n_all;
+    int64_t first = -1, count = 0;
+    for (int64_t i = 0; i < n_all; i++)
+        if (active[i]) { first = i; break; }
+    if (first < 0) return -1;
+    lc_rfei_score(ctx, seen_rows, y_seen, n_seen, active, best, xi, forest_seed, NULL, NULL,
+                  ctx->score);
+    double top = ctx->score[first];
+    for (int64_t i = first; i < n_all; i++) {
+        if (!active[i]) continue;
+        const double e = ctx->score[i];
+        if (e > top) { top = e; count = 1; }
+        else if (e == top) count++;
+    }
+    int64_t k = count > 1 ? (int64_t)lc_rng_bounded(tie_rng, (uint64_t)count) : 0;
+    for (int64_t i = first; i < n_all; i++) {
+        if (active[i] && ctx->score[i] == top) {
+            if (k == 0) return i;
+            k--;
+        }
+    }
+    return -1; /* not reached */
+}

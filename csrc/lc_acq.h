@@ -1,0 +1,126 @@
+/* lc_acq.h: acquisition functions (maximisation) and the fused random-forest + EI chooser.
+ *
+ * Acquisition (SPEC.md, "Random forest and EI"), with imp = mu - best - xi:
+ *   EI  = imp * Phi(imp / sigma) + sigma * phi(imp / sigma);   sigma == 0: max(imp, 0)
+ *   PI  = Phi(imp / sigma);                                    sigma == 0: imp > 0 ? 1 : 0
+ *   UCB = mu + kappa * sigma
+ * Phi(z) = 0.5 * erfc(-z / sqrt(2)), phi(z) = exp(-z*z/2) / sqrt(2*pi).  sigma must be >= 0.
+ *
+ * The chooser ("rf-ei")
+ * ---------------------
+ * A context is prepared ONCE per replay for a fixed candidate matrix X_all (n_all x d,
+ * row-major float64, finite); everything that depends only on X_all (an internal row order
+ * along a k-d tree, each feature's sorted values and the candidates' ranks in them) lives in
+ * one caller-allocated block:
+ *
+ *     lc_rfei_ctx ctx;                                   // plain struct, caller-owned
+ *     size_t bytes = lc_rfei_bytes(n_all, d, max_seen, &params, 0);
+ *     void *mem = aligned_alloc(64, round_up(bytes, 64)); // any 8-byte aligned block
+ *     lc_rfei_prepare(&ctx, mem, X_all, n_all, d, max_seen, &params, variance_total, 0);
+ *     ... per iteration:
+ *     int64_t row = lc_rfei_choose(&ctx, seen_rows, y_seen, n_seen, active, best, xi,
+ *                                  forest_seed, &tie_rng);
+ *
+ * X_all is copied; the caller may free it after prepare.  Nothing is allocated later.
+ * The internal order starts along a k-d tree and, after every call, follows the leaves of
+ * the last tree scored (the next forest splits the candidates much like this one); only
+ * the speed depends on it.
+ *
+ * lc_rfei_choose fits the forest of lc_forest.h with seed `forest_seed` on
+ * (X_all[seen_rows], y_seen) -- exactly what lc_forest_fit does on that gathered data -- and
+ * predicts every active row (active[row] != 0) with the mean/variance formula of
+ * lc_forest.h (same operations, same order: bit-identical to lc_forest_predict), takes
+ * sigma = sqrt(var) and EI = lc_ei(mu, sigma, best, xi).  It returns the active row with the
+ * largest EI.  Ties (exactly equal EI): the rows equal to the maximum are counted in
+ * increasing row order; when count > 1 ONE draw k = lc_rng_bounded(tie_rng, count) picks the
+ * k-th of them (0-based, row order); when count == 1 nothing is drawn.  Returns -1 (and draws
+ * nothing) when no row is active.  Requires 1 <= n_seen <= max_seen, seen rows in
+ * [0, n_all), finite y_seen.
+ */
+#ifndef LC_ACQ_H
+#define LC_ACQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lc_forest.h"
+#include "lc_rng.h"
+
+double lc_ei(double mu, double sigma, double best, double xi);
+double lc_pi(double mu, double sigma, double best, double xi);
+double lc_ucb(double mu, double sigma, double kappa);
+
+/* Elementwise over n values: out[i] = lc_ei(mu[i], sigma[i], best, xi), and so on. */
+void lc_ei_array(const double *mu, const double *sigma, int64_t n, double best, double xi,
+                 double *out);
+void lc_pi_array(const double *mu, const double *sigma, int64_t n, double best, double xi,
+                 double *out);
+void lc_ucb_array(const double *mu, const double *sigma, int64_t n, double kappa, double *out);
+
+typedef struct {
+    /* sizes and settings */
+    int64_t n_all;
+    int d;
+    int64_t max_seen;
+    lc_forest_params params;
+    int variance_total;
+    int64_t n_words;    /* 64-bit words per candidate bitset: ceil(n_all / 64) */
+    int use_avx2;       /* 1: split words with AVX2 (same bits as the SSE2 / plain path) */
+    int bitset_depth;   /* tree levels scored with bitsets; deeper subtrees walk per row */
+    /* carved from the caller's block */
+    double *Xn;          /* n_all x d, rows in internal order */
+    double *Xn_alt;      /* the same, for renumbering */
+    int32_t *perm;       /* internal id -> row */
+    int32_t *perm_alt;
+    int32_t *order;      /* n_all: scratch of the renumbering */
+    int32_t *leaf_count; /* lc_forest_max_nodes(max_seen) + 1: scratch of the renumbering */
+    int32_t *inv;        /* row -> internal id */
+    double *sorted_vals; /* d x n_all, each feature ascending */
+    int32_t *lut;        /* d x 4097: bucket -> first position of the bucket */
+    double *lut_lo;      /* d: bucket b holds (x - lut_lo) * lut_scale in [b, b + 1) */
+    double *lut_scale;   /* d */
+    int16_t *rank16;     /* d x 64 n_words: position in the sorted order - 32768, by
+                            internal id (n_all <= 65536; else NULL) */
+    int32_t *rank32;     /* d x 64 n_words: the same for larger tables (else NULL) */
+    int16_t *rank16_alt; /* renumbering buffers of the two */
+    int32_t *rank32_alt;
+    int32_t *wmin;       /* d x n_words: smallest rank among the word's candidates */
+    int32_t *wmax;       /* d x n_words: largest */
+    int32_t *leaf_of;    /* n_all: leaf of each candidate in the current tree */
+    uint64_t *slots;     /* 2 (bitset_depth + 1) x n_words: left and right child bitsets per
+                            level (slot 0: the root) */
+    int32_t *wlist;      /* 2 (bitset_depth + 1) x n_words: their nonzero words */
+    double *acc;         /* 2 x n_all, internal order: running mean, m2 of each candidate */
+    double *acc_lv;      /* n_all: summed leaf variances */
+    double *score;       /* n_all, by row: EI of active rows */
+    double *X_seen;      /* max_seen x d */
+    void *fit_work;      /* lc_forest_fit_workspace_bytes(max_seen, d) */
+    lc_forest tree;      /* one tree at a time, lc_forest_max_nodes(max_seen) slots */
+    /* statistics of the last call (for benchmarks) */
+    int64_t last_nodes;      /* nodes summed over trees */
+    int64_t last_words;      /* bitset words visited at internal nodes, summed */
+    int64_t last_depth_sum;  /* deepest-leaf depths summed over trees */
+    int32_t last_depth_max;
+} lc_rfei_ctx;
+
+/* Bytes of the block lc_rfei_prepare needs.  bitset_depth <= 0 picks the default (48). */
+size_t lc_rfei_bytes(int64_t n_all, int d, int64_t max_seen, const lc_forest_params *p,
+                     int bitset_depth);
+
+/* Prepare ctx over `mem` (lc_rfei_bytes(...) bytes, 8-byte aligned) for candidates X_all. */
+void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n_all, int d,
+                     int64_t max_seen, const lc_forest_params *p, int variance_total,
+                     int bitset_depth);
+
+/* One chooser step (see above). */
+int64_t lc_rfei_choose(lc_rfei_ctx *ctx, const int64_t *seen_rows, const double *y_seen,
+                       int64_t n_seen, const uint8_t *active, double best, double xi,
+                       uint64_t forest_seed, lc_rng *tie_rng);
+
+/* The scores behind one step, by row, for active rows only (others are left untouched):
+ * mean, var (either may be NULL) and EI.  Draws nothing. */
+void lc_rfei_score(lc_rfei_ctx *ctx, const int64_t *seen_rows, const double *y_seen,
+                   int64_t n_seen, const uint8_t *active, double best, double xi,
+                   uint64_t forest_seed, double *mean, double *var, double *ei);
+
+#endif /* LC_ACQ_H */

@@ -1,0 +1,329 @@
+/* lc_forest.c: regression forest fitting and prediction (see lc_forest.h). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#include "lc_forest.h"
+#include "lc_rng.h"
+
+#include <string.h>
+
+int64_t lc_forest_max_nodes(int64_t n) { return n < 1 ? 1 : 2 * n - 1; }
+
+/* Stable bottom-up merge sort by key. */
+void lc_sort_items(lc_sort_item *a, int64_t n, lc_sort_item *tmp) {
+    const int64_t RUN = 16;
+    for (int64_t lo = 0; lo < n; lo += RUN) {
+        const int64_t hi = lo + RUN < n ? lo + RUN : n;
+        for (int64_t i = lo + 1; i < hi; i++) {
+            lc_sort_item v = a[i];
+            int64_t j = i;
+            while (j > lo && a[j - 1].key > v.key) { a[j] = a[j - 1]; j--; }
+            a[j] = v;
+        }
+    }
+    lc_sort_item *src = a, *dst = tmp;
+    for (int64_t width = RUN; width < n; width *= 2) {
+        for (int64_t lo = 0; lo < n; lo += 2 * width) {
+            const int64_t mid = lo + width < n ? lo + width : n;
+            const int64_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            int64_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) dst[k++] = (src[j].key < src[i].key) ? src[j++] : src[i++];
+            while (i < mid) dst[k++] = src[i++];
+            while (j < hi) dst[k++] = src[j++];
+        }
+        lc_sort_item *sw = src; src = dst; dst = sw;
+    }
+    if (src != a) memcpy(a, src, sizeof(lc_sort_item) * (size_t)n);
+}
+
+/* Workspace layout (each part rounded up to 8 bytes). */
+typedef struct {
+    double *xc;        /* d x n, column-major copy of X */
+    int32_t *ord;      /* d x n, rows sorted by each feature (once per fit) */
+    int32_t *idx;      /* d x n, per tree: distinct rows in each feature's order, partitioned */
+    int32_t *w;        /* n, bootstrap counts */
+    uint8_t *goleft;   /* n */
+    int32_t *tmp;      /* n */
+    int32_t *stack;    /* 4 * n: start, end, depth, parent (negative: -(parent+1) = left) */
+    lc_sort_item *s1;  /* n */
+    lc_sort_item *s2;  /* n */
+    double *recip;     /* n + 1: recip[k] = 1.0 / k (k >= 1) */
+    double *wy;        /* n: w[i] * y[i] */
+    int32_t *feats;    /* d */
+    uint8_t *tried;    /* d */
+} fit_ws;
+
+#define ALIGN8(x) (((x) + 7u) & ~(size_t)7u)
+
+static size_t fit_ws_layout(int64_t n, int d, void *work, fit_ws *ws) {
+    size_t off = 0;
+    char *base = (char *)work;
+    size_t nn = (size_t)n, dd = (size_t)d;
+#define TAKE(field, type, count)                                   \
+    do {                                                           \
+        if (ws) ws->field = (type *)(base + off);                  \
+        off += ALIGN8(sizeof(type) * (size_t)(count));             \
+    } while (0)
+    TAKE(xc, double, dd * nn);
+    TAKE(ord, int32_t, dd * nn);
+    TAKE(idx, int32_t, dd * nn);
+    TAKE(w, int32_t, nn);
+    TAKE(goleft, uint8_t, nn);
+    TAKE(tmp, int32_t, nn);
+    TAKE(stack, int32_t, 4 * nn + 4);
+    TAKE(s1, lc_sort_item, nn);
+    TAKE(s2, lc_sort_item, nn);
+    TAKE(recip, double, nn + 1);
+    TAKE(wy, double, nn);
+    TAKE(feats, int32_t, dd);
+    TAKE(tried, uint8_t, dd);
+#undef TAKE
+    return off;
+}
+
+size_t lc_forest_fit_workspace_bytes(int64_t n, int d) { return fit_ws_layout(n, d, NULL, NULL); }
+
+/* Fit tree t into slot `slot` (node slots from offset[slot] on). */
+static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
+                     const lc_forest_params *p, uint64_t seed64, int32_t t, int32_t slot,
+                     lc_forest *f) {
+    lc_rng r;
+    lc_rng_seed64(&r, seed64 + (uint64_t)t);
+    int32_t *w = ws->w;
+    if (p->bootstrap) {
+        memset(w, 0, sizeof(int32_t) * (size_t)n);
+        for (int64_t i = 0; i < n; i++) w[lc_rng_bounded(&r, (uint64_t)n)]++;
+    } else {
+        for (int64_t i = 0; i < n; i++) w[i] = 1;
+    }
+    double *wy = ws->wy;
+    for (int64_t i = 0; i < n; i++) wy[i] = (double)w[i] * y[i];
+    /* Distinct rows in each feature's order. */
+    int32_t m = 0;
+    for (int k = 0; k < d; k++) {
+        const int32_t *o = ws->ord + (size_t)k * (size_t)n;
+        int32_t *ix = ws->idx + (size_t)k * (size_t)n;
+        int32_t c = 0;
+        for (int64_t i = 0; i < n; i++)
+            if (w[o[i]] > 0) ix[c++] = o[i];
+        m = c;
+    }
+    const int64_t base = f->offset[slot];
+    int32_t *feature = f->feature + base, *left = f->left + base, *right = f->right + base;
+    double *threshold = f->threshold + base, *value = f->value + base;
+    double *leaf_var = f->leaf_var + base;
+    const int mf = p->max_features < 1 ? 1 : (p->max_features > d ? d : p->max_features);
+    const int32_t msl = p->min_samples_leaf < 1 ? 1 : p->min_samples_leaf;
+    const int32_t mss = p->min_samples_split;
+
+    int32_t *st = ws->stack;
+    int32_t sp = 0, next = 0, max_depth_seen = 0;
+    st[0] = 0; st[1] = m; st[2] = 0; st[3] = -1;  /* root: parent -1 means none */
+    sp = 1;
+    while (sp > 0) {
+        sp--;
+        const int32_t start = st[4 * sp], end = st[4 * sp + 1], depth = st[4 * sp + 2];
+        const int32_t par = st[4 * sp + 3];
+        const int32_t node = next++;
+        if (par >= 0) right[par] = node;                 /* right child */
+        else if (par < -1) left[-(par + 2)] = node;      /* left child, encoded -(parent+2) */
+        const int32_t nd = end - start;
+        /* Node statistics over the rows (order of feature 0). */
+        const int32_t *ix0 = ws->idx;
+        int32_t Wi = 0;
+        double S = 0.0;
+        double ymin = y[ix0[start]], ymax = ymin;
+        for (int32_t q = start; q < end; q++) {
+            const int32_t i = ix0[q];
+            const double yi = y[i];
+            Wi += w[i];
+            S += wy[i];
+            if (yi < ymin) ymin = yi;
+            if (yi > ymax) ymax = yi;
+        }
+        const double W = (double)Wi;
+        const double mean = S / W;
+        value[node] = mean;
+        leaf_var[node] = 0.0;
+        feature[node] = -1;
+        left[node] = -1;
+        right[node] = -1;
+        threshold[node] = 0.0;
+        int is_leaf = (p->max_depth > 0 && depth >= p->max_depth) || nd < mss ||
+                      nd < 2 * msl || ymin == ymax;
+        int best_f = -1;
+        int32_t best_pos = -1;
+        double best_proxy = 0.0;
+        if (!is_leaf) {
+            if (mf < d) {
+                for (int k = 0; k < d; k++) { ws->feats[k] = k; ws->tried[k] = 0; }
+                for (int k = 0; k < mf; k++) {
+                    int j = k + (int)lc_rng_bounded(&r, (uint64_t)(d - k));
+                    int32_t tmpf = ws->feats[k];
+                    ws->feats[k] = ws->feats[j];
+                    ws->feats[j] = tmpf;
+                    ws->tried[ws->feats[k]] = 1;
+                }
+            }
+            for (int k = 0; k < d; k++) {
+                if (mf < d && !ws->tried[k]) continue;
+                const int32_t *ix = ws->idx + (size_t)k * (size_t)n;
+                const double *xk = ws->xc + (size_t)k * (size_t)n;
+                if (!(xk[ix[start]] < xk[ix[end - 1]])) continue;  /* constant here */
+                const double *recip = ws->recip;
+                /* left = ix[start..q]: q runs over [start + msl - 1, end - msl - 1] */
+                int32_t wl = 0;
+                double sl = 0.0;
+                int32_t q = start;
+                for (; q < start + msl - 1; q++) {
+                    wl += w[ix[q]];
+                    sl += wy[ix[q]];
+                }
+                const int32_t q_last = end - msl - 1;
+                double xcur = xk[ix[q]];
+                for (; q <= q_last; q++) {
+                    const int32_t i = ix[q];
+                    wl += w[i];
+                    sl += wy[i];
+                    const double xnext = xk[ix[q + 1]];
+                    if (xcur < xnext) {
+                        const double sr = S - sl;
+                        /* products with exact-int reciprocals: no division in the scan */
+                        const double proxy = sl * sl * recip[wl] + sr * sr * recip[Wi - wl];
+                        if (proxy > best_proxy || best_f < 0) {
+                            best_proxy = proxy;
+                            best_f = k;
+                            best_pos = q;
+                        }
+                    }
+                    xcur = xnext;
+                }
+            }
+            if (best_f < 0) is_leaf = 1;
+        }
+        if (is_leaf) {
+            double V = 0.0;
+            for (int32_t q = start; q < end; q++) {
+                const int32_t i = ix0[q];
+                const double dv = y[i] - mean;
+                V += (double)w[i] * dv * dv;
+            }
+            leaf_var[node] = V / W;
+            if (depth > max_depth_seen) max_depth_seen = depth;
+            continue;
+        }
+        /* Split: rows ix[start..best_pos] of the best feature go left. */
+        const int32_t *ixb = ws->idx + (size_t)best_f * (size_t)n;
+        const double *xb = ws->xc + (size_t)best_f * (size_t)n;
+        const double a = xb[ixb[best_pos]], b = xb[ixb[best_pos + 1]];
+        double thr = a / 2.0 + b / 2.0;
+        if (thr == b) thr = a;
+        feature[node] = best_f;
+        threshold[node] = thr;
+        const int32_t mid = best_pos + 1;
+        for (int32_t q = start; q < mid; q++) ws->goleft[ixb[q]] = 1;
+        for (int32_t q = mid; q < end; q++) ws->goleft[ixb[q]] = 0;
+        for (int k = 0; k < d; k++) {
+            if (k == best_f) continue;
+            int32_t *ix = ws->idx + (size_t)k * (size_t)n;
+            int32_t nl = start, nr = 0;
+            for (int32_t q = start; q < end; q++) {  /* branch-free stable partition */
+                const int32_t i = ix[q];
+                const int32_t g = ws->goleft[i];
+                ix[nl] = i;
+                ws->tmp[nr] = i;
+                nl += g;
+                nr += 1 - g;
+            }
+            memcpy(ix + nl, ws->tmp, sizeof(int32_t) * (size_t)nr);
+        }
+        /* Push right, then left (popped first: pre-order, left child = node + 1). */
+        st[4 * sp] = mid; st[4 * sp + 1] = end; st[4 * sp + 2] = depth + 1; st[4 * sp + 3] = node;
+        sp++;
+        st[4 * sp] = start; st[4 * sp + 1] = mid; st[4 * sp + 2] = depth + 1;
+        st[4 * sp + 3] = -(node + 2);
+        sp++;
+    }
+    f->n_nodes[slot] = next;
+    f->depth[slot] = max_depth_seen;
+}
+
+void lc_forest_presort(const double *X, int64_t n, int d, void *work) {
+    fit_ws ws;
+    fit_ws_layout(n, d, work, &ws);
+    ws.recip[0] = 0.0;
+    for (int64_t k = 1; k <= n; k++) ws.recip[k] = 1.0 / (double)k;
+    for (int k = 0; k < d; k++) {
+        double *xk = ws.xc + (size_t)k * (size_t)n;
+        for (int64_t i = 0; i < n; i++) xk[i] = X[(size_t)i * (size_t)d + (size_t)k];
+        for (int64_t i = 0; i < n; i++) { ws.s1[i].key = xk[i]; ws.s1[i].idx = (int32_t)i; }
+        lc_sort_items(ws.s1, n, ws.s2);
+        int32_t *o = ws.ord + (size_t)k * (size_t)n;
+        for (int64_t i = 0; i < n; i++) o[i] = ws.s1[i].idx;
+    }
+}
+
+void lc_forest_fit_tree(const double *y, int64_t n, int d, const lc_forest_params *p,
+                        uint64_t seed64, int32_t t, int32_t slot, lc_forest *f, void *work) {
+    fit_ws ws;
+    fit_ws_layout(n, d, work, &ws);
+    fit_tree(&ws, y, n, d, p, seed64, t, slot, f);
+}
+
+void lc_forest_fit(const double *X, const double *y, int64_t n, int d,
+                   const lc_forest_params *p, uint64_t seed64, int32_t t_begin, int32_t t_end,
+                   lc_forest *f, void *work) {
+    lc_forest_presort(X, n, d, work);
+    fit_ws ws;
+    fit_ws_layout(n, d, work, &ws);
+    for (int32_t t = t_begin; t < t_end; t++) fit_tree(&ws, y, n, d, p, seed64, t, t, f);
+}
+
+int32_t lc_forest_leaf(const lc_forest *f, int32_t t, const double *x) {
+    const int64_t base = f->offset[t];
+    const int32_t *feature = f->feature + base, *left = f->left + base, *right = f->right + base;
+    const double *threshold = f->threshold + base;
+    int32_t node = 0;
+    while (feature[node] >= 0) node = x[feature[node]] <= threshold[node] ? left[node] : right[node];
+    return node;
+}
+
+void lc_forest_predict(const lc_forest *f, int32_t n_trees, const double *X, int64_t m, int d,
+                       int variance_total, double *mean, double *var) {
+    for (int64_t i = 0; i < m; i++) {
+        const double *x = X + (size_t)i * (size_t)d;
+        double mu = 0.0, m2 = 0.0, lv = 0.0;
+        for (int32_t t = 0; t < n_trees; t++) {
+            const int32_t leaf = lc_forest_leaf(f, t, x);
+            const int64_t s = f->offset[t] + leaf;
+            lc_forest_welford(&mu, &m2, f->value[s], 1.0 / (double)(t + 1));
+            lv += f->leaf_var[s];
+        }
+        mean[i] = mu;
+        if (var) {
+            double v = m2 / (double)n_trees;
+            if (variance_total) v = v + lv / (double)n_trees;
+            var[i] = v;
+        }
+    }
+}
+
+void lc_forest_predict_trees(const lc_forest *f, int32_t n_trees, const double *X, int64_t m,
+                             int d, double *out) {
+    for (int64_t i = 0; i < m; i++) {
+        const double *x = X + (size_t)i * (size_t)d;
+        for (int32_t t = 0; t < n_trees; t++)
+            out[i * n_trees + t] = f->value[f->offset[t] + lc_forest_leaf(f, t, x)];
+    }
+}
+
+void lc_forest_apply(const lc_forest *f, int32_t n_trees, const double *X, int64_t m, int d,
+                     int32_t *out) {
+    for (int64_t i = 0; i < m; i++) {
+        const double *x = X + (size_t)i * (size_t)d;
+        for (int32_t t = 0; t < n_trees; t++) out[i * n_trees + t] = lc_forest_leaf(f, t, x);
+    }
+}
