@@ -32,7 +32,7 @@ def _c_sources(name):
 
 def _extensions():
     only = {n for n in os.environ.get("LCORE_EXT", "").split(",") if n}
-    cflags = ["-O3", "-fno-math-errno", "-Wno-unused-function"]
+    cflags = ["-O3", "-fno-math-errno", "-ffp-contract=off", "-Wno-unused-function"]
     if sys.platform == "win32":
         cflags = ["/O2"]
     if os.environ.get("LCORE_NATIVE") == "1":

@@ -119,14 +119,15 @@ def _c_rule(rule) -> dict | None:
     return d
 
 
-def _resolve_chooser(chooser, chooser_params: dict):
+def _resolve_chooser(chooser, chooser_params: dict, d: int | None):
+    """(chooser object, its C twin's settings or None for the Python path)."""
     from lcore.choosers import RandomChooser, RFEIChooser, get_chooser
 
     c = get_chooser(chooser, **chooser_params)
     if type(c) is RandomChooser:
         return c, {"kind": 0}
-    if type(c) is RFEIChooser:
-        return c, {"kind": 1, **c.c_params()}
+    if type(c) is RFEIChooser and d is not None:
+        return c, {"kind": 1, **c.c_params(d)}
     return c, None
 
 
@@ -246,7 +247,9 @@ def replay_python(
             y_seen.append(y_surr)
             best_surr = max(best_surr, y_surr)
         if not stopped and epochs == T:
-            history.append(curve)
+            history.append(curve)  # also updates history.incumbent
+        elif epochs > 0:
+            history.observe(reported)
         if trace:
             for k, v in zip(tr, (row, epochs, stopped, reported, clock)):
                 tr[k].append(v)
@@ -366,7 +369,8 @@ def simulate(
         ``"rf-ei"`` (default: 50-tree SMAC-style forest + EI), ``"random"``, a
         :class:`lcore.choosers.Chooser`, or ``fn(X_seen, y_seen, candidates_mask, rng) -> row``.
     n_init : int
-        Rows drawn uniformly at random before the chooser decides (default 1).
+        Rows drawn uniformly at random before the chooser decides (default 1; 0 hands the
+        first choice to the chooser, and rf-ei still draws at random until it has 2 rows).
     max_evals, max_time : int, float or None
         Budgets: a repeat that has evaluated ``max_evals`` rows or whose clock reached
         ``max_time`` seconds ends censored (time-to-goal ``inf``).
@@ -417,7 +421,7 @@ def simulate(
         raise ValueError("table is empty (n = 0 rows); nothing to replay")
     T = table.T
     repeats = _check_int("repeats", repeats, 1)
-    n_init = _check_int("n_init", n_init, 1, table.n)
+    n_init = _check_int("n_init", n_init, 0, table.n)
     max_evals = table.n if max_evals is None else _check_int("max_evals", max_evals, 1)
     max_evals = min(max_evals, table.n)
     if max_time is None:
@@ -439,8 +443,12 @@ def simulate(
         raise ValueError(f"n_jobs must be a non-zero int (-1: all cores) or None, got {n_jobs!r}")
 
     rules = _resolve_rules(rule, rule_params, T)
-    chooser_obj, c_chooser = _resolve_chooser(chooser, dict(chooser_params or {}))
-    if getattr(chooser_obj, "needs_features", False) and table.unit is None:
+    chooser_obj, c_chooser = _resolve_chooser(chooser, dict(chooser_params or {}), table.d)
+    from lcore.choosers import FunctionChooser
+
+    # a plain function gets X_seen = None on a table without features; declared needs are kept
+    needs = getattr(chooser_obj, "needs_features", False)
+    if needs and table.unit is None and not isinstance(chooser_obj, FunctionChooser):
         raise ValueError(
             f"chooser {chooser!r} needs the table's unit-cube features, but this table has no "
             "`unit`; make it with LookupTable.from_arrays(..., unit=...) or use "

@@ -1,0 +1,72 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lcore.cli import main
+from lcore.table import synthetic
+
+
+def test_import_is_light():
+    code = (
+        "import sys, lcore; lcore.load_table; import lcore.stopping, lcore.table, lcore.space;"
+        "heavy = [m for m in ('torch', 'matplotlib', 'optuna', 'sklearn', 'scipy', 'pandas')"
+        " if m in sys.modules]; print(heavy); sys.exit(bool(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_table_info_and_list(capsys):
+    assert main(["table", "list"]) == 0
+    names = capsys.readouterr().out.split()
+    assert names
+    assert main(["table", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "configurations" in out and "top0.5%" in out and "untrainable" in out
+
+
+def test_simulate_default_table_out_and_plots(tmp_path, capsys):
+    out = tmp_path / "r.npz"
+    fig = tmp_path / "box.png"
+    rc = main(["simulate", "--rule", "none,etr1", "--tau", "1", "--repeats", "3", "--quiet",
+               "--chooser", "random", "--out", str(out), "--plot", str(fig)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "etr1(tau=1)" in text and "median time ratio" in text
+    assert out.exists() and fig.stat().st_size > 1000
+    fig2 = tmp_path / "again.png"
+    assert main(["plot", str(out), "--out", str(fig2)]) == 0
+    assert fig2.stat().st_size > 1000
+    curves = tmp_path / "curves.png"
+    assert main(["plot", "--curves", "--n", "20", "--out", str(curves)]) == 0
+    assert curves.stat().st_size > 1000
+
+
+def test_simulate_table_file_and_errors(tmp_path, capsys):
+    path = synthetic("mnist_lenet5", n=500, epochs=5, seed=0).save(tmp_path / "t.npz")
+    assert main(["simulate", str(path), "--rule", "median", "--repeats", "2", "--quiet",
+                 "--json", "--chooser", "random"]) == 0
+    assert '"rule": "median"' in capsys.readouterr().out
+    assert main(["simulate", str(path), "--rule", "etr9", "--quiet"]) == 2
+    assert "unknown rule 'etr9'" in capsys.readouterr().err
+    assert main(["simulate", str(path), "--rule", "etr1", "--tau", "9", "--quiet"]) == 2
+    assert "tau must be an int in [1, T-1] = [1, 4], got 9" in capsys.readouterr().err
+    assert main(["table", "info", str(tmp_path / "missing.npz")]) == 2
+
+
+def test_console_script_runs():
+    exe = [sys.executable, "-m", "lcore.cli", "simulate", "--rule", "etr1", "--tau", "1",
+           "--repeats", "2", "--quiet", "--chooser", "random"]
+    out = subprocess.run(exe, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "goal =" in out.stdout
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["simulate", "--help"], ["pretrain", "--help"]])
+def test_help(argv):
+    proc = subprocess.run([sys.executable, "-m", "lcore.cli", *argv], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0 and "usage" in proc.stdout.lower()
+    assert np.any([w in proc.stdout for w in ("simulate", "pretrain", "preset")])
