@@ -350,3 +350,27 @@ def test_errors():
         lcore.simulate(table, rule="none", chooser=bad_chooser, n_init=1, repeats=1,
                        progress=False, seed=1)
     assert Never().name == "none"
+
+
+@pytest.mark.parametrize("rule,params", [("none", {}), ("etr1", {"tau": 1}),
+                                         ("median", {})])
+@pytest.mark.parametrize("terminated", ["report", "oracle"])
+def test_c_loop_rf_ei_equals_reference_with_lcores_forest(rule, params, terminated):
+    """rf-ei: the reference (SPEC formula EI in Python, its own tie rule) with lcore's forest
+    picks the same rows as the fused C chooser."""
+    from lcore.forest import RandomForest
+
+    table = awkward_table(n=300)
+    n_trees = 12
+
+    def forest(X, y, seed64):
+        rf = RandomForest(n_trees=n_trees).fit(X, y, seed64=seed64)
+        return rf.predict(table.unit, return_var=True)
+
+    R = 3
+    res = lcore.simulate(table, rule=rule, goal="top1%", repeats=R, seed=21, trace=True,
+                         terminated=terminated, progress=False,
+                         chooser_params={"n_trees": n_trees}, **params)
+    _check_against_reference(res, table, _states(21, R), rule, params, chooser="rf-ei",
+                             forest=forest, terminated=terminated)
+    assert res.n_evaluated.min() > 3
