@@ -24,6 +24,11 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+/* AVX2 kernels compiled with a target attribute and chosen at run time (x86-64, GCC/clang) */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#include <immintrin.h>
+#define LC_HAVE_AVX2_DISPATCH 1
+#endif
 
 #define LC_INV_SQRT2 0.70710678118654752440
 #define LC_INV_SQRT2PI 0.39894228040143267794
@@ -62,7 +67,6 @@ void lc_ucb_array(const double *mu, const double *sigma, int64_t n, double kappa
 /* ------------------------------------------------------------------------------------ */
 
 #define DEFAULT_BITSET_DEPTH 48
-#define LUT_BUCKETS 4096
 #define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -106,9 +110,6 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     TAKE(c->leaf_count, int32_t, (size_t)stride + 1);
     TAKE(c->inv, int32_t, na);
     TAKE(c->sorted_vals, double, na * dd);
-    TAKE(c->lut, int32_t, dd * (LUT_BUCKETS + 1));
-    TAKE(c->lut_lo, double, dd);
-    TAKE(c->lut_scale, double, dd);
     if (small) {
         TAKE(c->rank16, int16_t, dd * padded);
         TAKE(c->rank16_alt, int16_t, dd * padded);
@@ -121,10 +122,12 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     TAKE(c->leaf_of, int32_t, na);
     TAKE(c->slots, uint64_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
     TAKE(c->wlist, int32_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
-    TAKE(c->acc, double, 2 * na);
+    TAKE(c->acc_mean, double, na);
+    TAKE(c->acc_m2, double, na);
     TAKE(c->acc_lv, double, na);
     TAKE(c->score, double, na);
     TAKE(c->X_seen, double, (size_t)max_seen * dd);
+    TAKE(c->seen_ids, int32_t, (size_t)max_seen);
     TAKE(c->fit_work, char, lc_forest_fit_workspace_bytes(max_seen, d));
     TAKE(c->tree.feature, int32_t, stride);
     TAKE(c->tree.left, int32_t, stride);
@@ -132,6 +135,9 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     TAKE(c->tree.threshold, double, stride);
     TAKE(c->tree.value, double, stride);
     TAKE(c->tree.leaf_var, double, stride);
+    TAKE(c->tree.split_lo, int32_t, stride);
+    TAKE(c->tree.split_hi, int32_t, stride);
+    TAKE(c->node_rank, int32_t, stride);
     TAKE(c->tree.n_nodes, int32_t, 1);
     TAKE(c->tree.depth, int32_t, 1);
     TAKE(c->tree.offset, int64_t, 1);
@@ -186,13 +192,6 @@ static void kd_order(const double *X, int64_t n, int d, int32_t *perm, lc_sort_i
         stack[sp++] = a;
         stack[sp++] = mid;
     }
-}
-
-static inline int64_t lut_bucket(double x, double lo, double scale) {
-    double t = (x - lo) * scale;
-    if (!(t > 0.0)) return 0;
-    if (t >= (double)(LUT_BUCKETS - 1)) return LUT_BUCKETS - 1;
-    return (int64_t)t;
 }
 
 /* Rank range of each word's candidates, per feature. */
@@ -296,35 +295,36 @@ void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n
             for (int64_t q = 0; q < n_all; q++) r[s1[q].idx] = (int32_t)q;
             for (int64_t j = n_all; j < padded; j++) r[j] = INT32_MAX;
         }
-        /* bucket table: lut[b] = first position whose bucket is >= b */
-        const double lo = sv[0], hi = sv[n_all - 1];
-        const double scale = hi > lo ? (double)LUT_BUCKETS / (hi - lo) : 0.0;
-        ctx->lut_lo[k] = lo;
-        ctx->lut_scale[k] = scale;
-        int32_t *lut = ctx->lut + (size_t)k * (LUT_BUCKETS + 1);
-        int64_t q = 0;
-        for (int64_t b = 0; b <= LUT_BUCKETS; b++) {
-            while (q < n_all && lut_bucket(sv[q], lo, scale) < b) q++;
-            lut[b] = (int32_t)q;
-        }
     }
     word_ranges(ctx);
 }
 
 /* ------------------------------------------------------------------------------------ */
 
-/* #{x_k <= thr} over the candidates: the answer lies within thr's bucket. */
-static inline int64_t rank_le(const lc_rfei_ctx *c, int k, double thr) {
-    const int32_t *lut = c->lut + (size_t)k * (LUT_BUCKETS + 1);
-    const int64_t b = lut_bucket(thr, c->lut_lo[k], c->lut_scale[k]);
-    const double *sv = c->sorted_vals + (size_t)k * c->n_all;
-    int64_t lo = lut[b], hi = lut[b + 1];
-    while (lo < hi) {
-        const int64_t mid = lo + (hi - lo) / 2;
-        if (sv[mid] <= thr) lo = mid + 1;
-        else hi = mid;
+/* #{x_k <= thr} over the candidates.  thr lies between the values of two seen rows, which
+ * are candidates themselves: the answer lies between their positions in the feature's
+ * sorted order (a short binary search in one place of sorted_vals). */
+static inline int64_t rank_between(const lc_rfei_ctx *c, int k, double thr, int64_t id_lo,
+                                   int64_t id_hi) {
+    const int64_t padded = c->n_words * 64;
+    int64_t lo, hi;
+    if (c->rank16) {
+        lo = (int64_t)c->rank16[(size_t)k * padded + id_lo] + 32768 + 1;
+        hi = (int64_t)c->rank16[(size_t)k * padded + id_hi] + 32768;
+    } else {
+        lo = (int64_t)c->rank32[(size_t)k * padded + id_lo] + 1;
+        hi = (int64_t)c->rank32[(size_t)k * padded + id_hi];
     }
-    return lo;
+    const double *sv = c->sorted_vals + (size_t)k * c->n_all;
+    const double *q = sv + lo;
+    int64_t n = hi - lo;
+    while (n > 0) {  /* branch-free: first value > thr */
+        const int64_t half = n >> 1;
+        const int le = q[half] <= thr;
+        q = le ? q + half + 1 : q;
+        n = le ? n - half - 1 : half;
+    }
+    return q - sv;
 }
 
 /* Bit b of the result: rank of candidate 64 * w + b below kk (ranks biased by -32768). */
@@ -352,9 +352,7 @@ static inline uint64_t below32(const int32_t *r, int32_t k) {
     return m;
 }
 
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(__AVX2__)
-#include <immintrin.h>
-#define LC_HAVE_AVX2_DISPATCH 1
+#ifdef LC_HAVE_AVX2_DISPATCH
 /* The same bits as below16, with AVX2 (chosen at run time; integer compares, so the
  * result does not depend on the path taken). */
 __attribute__((target("avx2"))) static void split_words_avx2(
@@ -391,6 +389,32 @@ __attribute__((target("avx2"))) static void split_words_avx2(
     *nl_out = nl;
     *nr_out = nr;
 }
+/* Write `node` to leaf_of at the set bits of the listed words: dense words with 8-lane
+ * blends, sparse ones bit by bit. */
+__attribute__((target("avx2,popcnt"))) static void leaf_write_avx2(
+    int32_t *leaf_of, const uint64_t *set, const int32_t *lst, int64_t nw, int32_t node) {
+    const __m256i vnode = _mm256_set1_epi32(node);
+    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    for (int64_t i = 0; i < nw; i++) {
+        const int64_t w = lst[i];
+        uint64_t bits = set[w];
+        int32_t *out = leaf_of + w * 64;
+        if (__builtin_popcountll(bits) >= 12) {
+            for (int g = 0; g < 8; g++) {
+                const __m256i byte = _mm256_set1_epi32((int)((bits >> (8 * g)) & 0xFF));
+                const __m256i m = _mm256_cmpeq_epi32(_mm256_and_si256(byte, bit), bit);
+                __m256i *p = (__m256i *)(out + 8 * g);
+                _mm256_storeu_si256(p, _mm256_blendv_epi8(_mm256_loadu_si256(p), vnode, m));
+            }
+            continue;
+        }
+        while (bits) {
+            out[__builtin_ctzll(bits)] = node;
+            bits &= bits - 1;
+        }
+    }
+}
+
 #endif
 
 /* Score the subtree at `node`, whose candidates are the bitset `set`, read only at its nw
@@ -404,6 +428,12 @@ static void score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *se
     const int32_t feat = f->feature[node];
     int32_t *leaf_of = c->leaf_of;
     if (feat < 0) {
+#ifdef LC_HAVE_AVX2_DISPATCH
+        if (c->use_avx2) {
+            leaf_write_avx2(leaf_of, set, lst, nw, node);
+            return;
+        }
+#endif
         for (int64_t i = 0; i < nw; i++) {
             const int64_t w = lst[i];
             uint64_t bits = set[w];
@@ -437,7 +467,7 @@ static void score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *se
         return;
     }
     c->last_words += nw;
-    const int64_t k = rank_le(c, feat, f->threshold[node]);
+    const int64_t k = c->node_rank[node];
     const size_t slot = 2 * (size_t)(lvl + 1);
     uint64_t *lset = c->slots + slot * W, *rset = lset + W;
     int32_t *llst = c->wlist + slot * W, *rlst = llst + W;
@@ -489,14 +519,55 @@ static void score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *se
     if (nr) score_node(c, f->right[node], lvl + 1, rset, rlst, nr);
 }
 
+#ifdef LC_HAVE_AVX2_DISPATCH
+/* lc_forest_welford on 4 candidates at a time: the same IEEE operations lane by lane (no
+ * FMA), so the same bits as the scalar loop. */
+__attribute__((target("avx2"))) static void welford_pass_avx2(double *mean, double *m2,
+                                                              const int32_t *leaf_of,
+                                                              const double *value, int64_t n,
+                                                              double inv_count) {
+    const __m256d vinv = _mm256_set1_pd(inv_count);
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        /* four scalar loads beat vgatherdpd on some CPUs (AMD Zen) */
+        const __m256d v = _mm256_set_pd(value[leaf_of[j + 3]], value[leaf_of[j + 2]],
+                                        value[leaf_of[j + 1]], value[leaf_of[j]]);
+        const __m256d mu = _mm256_loadu_pd(mean + j);
+        const __m256d delta = _mm256_sub_pd(v, mu);
+        const __m256d mn = _mm256_add_pd(mu, _mm256_mul_pd(delta, vinv));
+        const __m256d q = _mm256_add_pd(_mm256_loadu_pd(m2 + j),
+                                        _mm256_mul_pd(delta, _mm256_sub_pd(v, mn)));
+        _mm256_storeu_pd(mean + j, mn);
+        _mm256_storeu_pd(m2 + j, q);
+    }
+    for (; j < n; j++) lc_forest_welford(&mean[j], &m2[j], value[leaf_of[j]], inv_count);
+}
+#endif
+
+/* Every candidate takes its leaf's value (one sequential pass per tree). */
+static void welford_pass(lc_rfei_ctx *c, const double *value, double inv_count) {
+    const int32_t *leaf_of = c->leaf_of;
+    double *mean = c->acc_mean, *m2 = c->acc_m2;
+#ifdef LC_HAVE_AVX2_DISPATCH
+    if (c->use_avx2) {
+        welford_pass_avx2(mean, m2, leaf_of, value, c->n_all, inv_count);
+        return;
+    }
+#endif
+    for (int64_t j = 0; j < c->n_all; j++)
+        lc_forest_welford(&mean[j], &m2[j], value[leaf_of[j]], inv_count);
+}
+
 /* Fit tree by tree and accumulate mean / m2 / leaf variance for the active candidates. */
 static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const double *y_seen,
                             int64_t n_seen, const uint8_t *active, uint64_t forest_seed) {
     const int d = c->d;
     const int64_t n_all = c->n_all, W = c->n_words;
-    for (int64_t i = 0; i < n_seen; i++)
-        memcpy(c->X_seen + (size_t)i * d, c->Xn + (size_t)c->inv[seen_rows[i]] * d,
+    for (int64_t i = 0; i < n_seen; i++) {
+        c->seen_ids[i] = c->inv[seen_rows[i]];
+        memcpy(c->X_seen + (size_t)i * d, c->Xn + (size_t)c->seen_ids[i] * d,
                sizeof(double) * d);
+    }
     /* root set = active candidates */
     uint64_t *root = c->slots;
     memset(root, 0, sizeof(uint64_t) * (size_t)W);
@@ -505,7 +576,8 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
     int64_t nw = 0;
     for (int64_t w = 0; w < W; w++)
         if (root[w]) c->wlist[nw++] = (int32_t)w;
-    memset(c->acc, 0, sizeof(double) * 2 * (size_t)n_all);
+    memset(c->acc_mean, 0, sizeof(double) * (size_t)n_all);
+    memset(c->acc_m2, 0, sizeof(double) * (size_t)n_all);
     memset(c->acc_lv, 0, sizeof(double) * (size_t)n_all);
     lc_forest_presort(c->X_seen, n_seen, d, c->fit_work);
     c->last_nodes = 0;
@@ -513,7 +585,7 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
     c->last_depth_sum = 0;
     c->last_depth_max = 0;
     memset(c->leaf_of, 0, sizeof(int32_t) * (size_t)n_all);  /* inactive rows: any leaf */
-    double *acc = c->acc, *acc_lv = c->acc_lv;
+    double *acc_lv = c->acc_lv;
     const int32_t *leaf_of = c->leaf_of;
     for (int32_t t = 0; t < c->params.n_trees; t++) {
         lc_forest_fit_tree(y_seen, n_seen, d, &c->params, forest_seed, t, 0, &c->tree,
@@ -521,12 +593,18 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
         c->last_nodes += c->tree.n_nodes[0];
         c->last_depth_sum += c->tree.depth[0];
         if (c->tree.depth[0] > c->last_depth_max) c->last_depth_max = c->tree.depth[0];
+        /* every split's rank first: independent searches overlap their cache misses */
+        const lc_forest *tr = &c->tree;
+        for (int32_t i = 0; i < tr->n_nodes[0]; i++)
+            if (tr->feature[i] >= 0)
+                c->node_rank[i] = (int32_t)rank_between(c, tr->feature[i], tr->threshold[i],
+                                                        c->seen_ids[tr->split_lo[i]],
+                                                        c->seen_ids[tr->split_hi[i]]);
         if (nw) score_node(c, 0, 0, root, c->wlist, nw);
         /* one sequential pass: every candidate takes its leaf's value */
         const double inv_count = 1.0 / (double)(t + 1);
         const double *value = c->tree.value, *leaf_var = c->tree.leaf_var;
-        for (int64_t j = 0; j < n_all; j++)
-            lc_forest_welford(&acc[2 * j], &acc[2 * j + 1], value[leaf_of[j]], inv_count);
+        welford_pass(c, value, inv_count);
         if (c->variance_total)
             for (int64_t j = 0; j < n_all; j++) acc_lv[j] += leaf_var[leaf_of[j]];
     }
@@ -534,7 +612,7 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
 
 static inline double finish_var(const lc_rfei_ctx *c, int64_t j) {
     const double T = (double)c->params.n_trees;
-    double v = c->acc[2 * j + 1] / T;
+    double v = c->acc_m2[j] / T;
     if (c->variance_total) v = v + c->acc_lv[j] / T;
     return v;
 }
@@ -546,7 +624,7 @@ void lc_rfei_score(lc_rfei_ctx *ctx, const int64_t *seen_rows, const double *y_s
     for (int64_t i = 0; i < ctx->n_all; i++) {
         if (!active[i]) continue;
         const int64_t j = ctx->inv[i];
-        const double mu = ctx->acc[2 * j], v = finish_var(ctx, j);
+        const double mu = ctx->acc_mean[j], v = finish_var(ctx, j);
         if (mean) mean[i] = mu;
         if (var) var[i] = v;
         ei[i] = lc_ei(mu, sqrt(v), best, xi);

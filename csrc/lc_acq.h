@@ -76,9 +76,6 @@ typedef struct {
     int32_t *leaf_count; /* lc_forest_max_nodes(max_seen) + 1: scratch of the renumbering */
     int32_t *inv;        /* row -> internal id */
     double *sorted_vals; /* d x n_all, each feature ascending */
-    int32_t *lut;        /* d x 4097: bucket -> first position of the bucket */
-    double *lut_lo;      /* d: bucket b holds (x - lut_lo) * lut_scale in [b, b + 1) */
-    double *lut_scale;   /* d */
     int16_t *rank16;     /* d x 64 n_words: position in the sorted order - 32768, by
                             internal id (n_all <= 65536; else NULL) */
     int32_t *rank32;     /* d x 64 n_words: the same for larger tables (else NULL) */
@@ -90,11 +87,14 @@ typedef struct {
     uint64_t *slots;     /* 2 (bitset_depth + 1) x n_words: left and right child bitsets per
                             level (slot 0: the root) */
     int32_t *wlist;      /* 2 (bitset_depth + 1) x n_words: their nonzero words */
-    double *acc;         /* 2 x n_all, internal order: running mean, m2 of each candidate */
+    double *acc_mean;    /* n_all, internal order: running mean of each candidate */
+    double *acc_m2;      /* n_all: running sum of squared deviations */
     double *acc_lv;      /* n_all: summed leaf variances */
     double *score;       /* n_all, by row: EI of active rows */
     double *X_seen;      /* max_seen x d */
+    int32_t *seen_ids;   /* max_seen: internal ids of the seen rows */
     void *fit_work;      /* lc_forest_fit_workspace_bytes(max_seen, d) */
+    int32_t *node_rank;  /* per node of the current tree: #{candidates <= its threshold} */
     lc_forest tree;      /* one tree at a time, lc_forest_max_nodes(max_seen) slots */
     /* statistics of the last call (for benchmarks) */
     int64_t last_nodes;      /* nodes summed over trees */

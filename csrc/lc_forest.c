@@ -223,6 +223,10 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
         if (thr == b) thr = a;
         feature[node] = best_f;
         threshold[node] = thr;
+        if (f->split_lo) {
+            f->split_lo[base + node] = ixb[best_pos];
+            f->split_hi[base + node] = ixb[best_pos + 1];
+        }
         const int32_t mid = best_pos + 1;
         for (int32_t q = start; q < mid; q++) ws->goleft[ixb[q]] = 1;
         for (int32_t q = mid; q < end; q++) ws->goleft[ixb[q]] = 0;
@@ -238,7 +242,7 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
                 nl += g;
                 nr += 1 - g;
             }
-            memcpy(ix + nl, ws->tmp, sizeof(int32_t) * (size_t)nr);
+            for (int32_t q = 0; q < nr; q++) ix[nl + q] = ws->tmp[q];
         }
         /* Push right, then left (popped first: pre-order, left child = node + 1). */
         st[4 * sp] = mid; st[4 * sp + 1] = end; st[4 * sp + 2] = depth + 1; st[4 * sp + 3] = node;

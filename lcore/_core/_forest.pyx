@@ -64,6 +64,8 @@ def fit(const double[:, ::1] X, const double[::1] y, int n_trees, int max_depth,
     f.threshold = &th[0]
     f.value = &va[0]
     f.leaf_var = &lv[0]
+    f.split_lo = NULL
+    f.split_hi = NULL
     f.n_nodes = &nn[0]
     f.depth = &de[0]
     f.offset = &of[0]
@@ -93,6 +95,8 @@ cdef lc_forest _view(int32_t[::1] fe, int32_t[::1] le, int32_t[::1] ri, double[:
     f.value = &va[0]
     f.leaf_var = &lv[0]
     f.offset = &of[0]
+    f.split_lo = NULL
+    f.split_hi = NULL
     f.n_nodes = NULL
     f.depth = NULL
     return f
