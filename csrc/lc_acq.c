@@ -230,7 +230,9 @@ static void reorder_by_leaves(lc_rfei_ctx *c) {
     for (int64_t q = 0; q < n_all; q++) {
         const int64_t j = order[q];
         c->perm_alt[q] = c->perm[j];
-        memcpy(c->Xn_alt + (size_t)q * d, c->Xn + (size_t)j * d, sizeof(double) * d);
+        const double *src = c->Xn + (size_t)j * d;
+        double *dst = c->Xn_alt + (size_t)q * d;
+        for (int k = 0; k < d; k++) dst[k] = src[k];
     }
     for (int k = 0; k < d; k++) {
         if (c->rank16) {
@@ -355,10 +357,37 @@ static inline uint64_t below32(const int32_t *r, int32_t k) {
 #ifdef LC_HAVE_AVX2_DISPATCH
 /* The same bits as below16, with AVX2 (chosen at run time; integer compares, so the
  * result does not depend on the path taken). */
-__attribute__((target("avx2"))) static void split_words_avx2(
+/* leaf_of[64 w + b] = node for the set bits b of `bits`: dense words with 8-lane blends,
+ * sparse ones bit by bit. */
+__attribute__((target("avx2,popcnt"))) static inline void write_word_avx2(int32_t *leaf_of,
+                                                                        int64_t w,
+                                                                        uint64_t bits,
+                                                                        int32_t node) {
+    int32_t *out = leaf_of + w * 64;
+    if (__builtin_popcountll(bits) >= 12) {
+        const __m256i vnode = _mm256_set1_epi32(node);
+        const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+        for (int g = 0; g < 8; g++) {
+            const __m256i byte = _mm256_set1_epi32((int)((bits >> (8 * g)) & 0xFF));
+            const __m256i m = _mm256_cmpeq_epi32(_mm256_and_si256(byte, bit), bit);
+            __m256i *p = (__m256i *)(out + 8 * g);
+            _mm256_storeu_si256(p, _mm256_blendv_epi8(_mm256_loadu_si256(p), vnode, m));
+        }
+        return;
+    }
+    while (bits) {
+        out[__builtin_ctzll(bits)] = node;
+        bits &= bits - 1;
+    }
+}
+
+/* A child that is a leaf (lnode / rnode >= 0) gets its leaf ids written at once instead of
+ * a bitset. */
+__attribute__((target("avx2,popcnt"))) static void split_words_avx2(
     const int16_t *r16, int16_t kb, const uint64_t *set, const int32_t *lst, int64_t nw,
     const int32_t *wmn, const int32_t *wmx, int64_t k, uint64_t *lset, uint64_t *rset,
-    int32_t *llst, int32_t *rlst, int64_t *nl_out, int64_t *nr_out) {
+    int32_t *llst, int32_t *rlst, int64_t *nl_out, int64_t *nr_out, int32_t *leaf_of,
+    int32_t lnode, int32_t rnode) {
     const __m256i K = _mm256_set1_epi16(kb);
     int64_t nl = 0, nr = 0;
     for (int64_t i = 0; i < nw; i++) {
@@ -379,12 +408,20 @@ __attribute__((target("avx2"))) static void split_words_avx2(
                  ((uint64_t)(uint32_t)_mm256_movemask_epi8(p1) << 32);
         }
         const uint64_t r = m & ~l;
-        lset[w] = l;
-        rset[w] = r;
-        llst[nl] = w;
-        rlst[nr] = w;
-        nl += l != 0;
-        nr += r != 0;
+        if (lnode >= 0) {
+            if (l) write_word_avx2(leaf_of, w, l, lnode);
+        } else {
+            lset[w] = l;
+            llst[nl] = w;
+            nl += l != 0;
+        }
+        if (rnode >= 0) {
+            if (r) write_word_avx2(leaf_of, w, r, rnode);
+        } else {
+            rset[w] = r;
+            rlst[nr] = w;
+            nr += r != 0;
+        }
     }
     *nl_out = nl;
     *nr_out = nr;
@@ -393,25 +430,9 @@ __attribute__((target("avx2"))) static void split_words_avx2(
  * blends, sparse ones bit by bit. */
 __attribute__((target("avx2,popcnt"))) static void leaf_write_avx2(
     int32_t *leaf_of, const uint64_t *set, const int32_t *lst, int64_t nw, int32_t node) {
-    const __m256i vnode = _mm256_set1_epi32(node);
-    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
     for (int64_t i = 0; i < nw; i++) {
         const int64_t w = lst[i];
-        uint64_t bits = set[w];
-        int32_t *out = leaf_of + w * 64;
-        if (__builtin_popcountll(bits) >= 12) {
-            for (int g = 0; g < 8; g++) {
-                const __m256i byte = _mm256_set1_epi32((int)((bits >> (8 * g)) & 0xFF));
-                const __m256i m = _mm256_cmpeq_epi32(_mm256_and_si256(byte, bit), bit);
-                __m256i *p = (__m256i *)(out + 8 * g);
-                _mm256_storeu_si256(p, _mm256_blendv_epi8(_mm256_loadu_si256(p), vnode, m));
-            }
-            continue;
-        }
-        while (bits) {
-            out[__builtin_ctzll(bits)] = node;
-            bits &= bits - 1;
-        }
+        write_word_avx2(leaf_of, w, set[w], node);
     }
 }
 
@@ -479,7 +500,13 @@ static void score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *se
 #ifdef LC_HAVE_AVX2_DISPATCH
         const int16_t *r16 = c->rank16 + (size_t)feat * padded;
         const int16_t kb = (int16_t)(k >= 65536 ? 32767 : k - 32768);
-        split_words_avx2(r16, kb, set, lst, nw, wmn, wmx, k, lset, rset, llst, rlst, &nl, &nr);
+        const int32_t ln = f->left[node], rn = f->right[node];
+        const int32_t lleaf = f->feature[ln] < 0 ? ln : -1;
+        const int32_t rleaf = f->feature[rn] < 0 ? rn : -1;
+        split_words_avx2(r16, kb, set, lst, nw, wmn, wmx, k, lset, rset, llst, rlst, &nl, &nr,
+                         leaf_of, lleaf, rleaf);
+        if (lleaf >= 0) nl = 0;  /* done */
+        if (rleaf >= 0) nr = 0;
 #endif
     } else if (c->rank16) {
         const int16_t *r16 = c->rank16 + (size_t)feat * padded;
