@@ -15,16 +15,49 @@ import json
 import math
 import sys
 
+_RULE_FLAGS = {"tau": int, "r": float, "eps": float, "p": float, "q": float,
+               "min_completed": int, "warmup": int}
+
 
 def _rule_specs(args):
-    """Rule(s) from --rule (comma-separated names) and the parameter flags."""
+    """Rule(s) from --rule (comma-separated names) and the parameter flags.
+
+    A flag may list several values (``--tau 1,3,9``): each rule that takes it is run once
+    per value (per combination), all on common random numbers, as in the paper's Fig. 4.
+    """
+    import inspect
+    import itertools
+
+    from lcore.stopping import get_rule
+    from lcore.stopping.registry import RULES
+
     names = [r.strip() for r in args.rule.split(",") if r.strip()]
-    params = {}
-    for k in ("tau", "r", "eps", "p", "q", "min_completed", "warmup"):
-        v = getattr(args, k)
-        if v is not None:
-            params[k] = v
-    return (names if len(names) > 1 else names[0]), params
+    values = {}
+    for k, conv in _RULE_FLAGS.items():
+        text = getattr(args, k)
+        if text is None:
+            continue
+        try:
+            values[k] = [conv(v) for v in str(text).split(",") if v.strip()]
+        except ValueError:
+            raise ValueError(f"--{k.replace('_', '-')} takes comma-separated numbers, "
+                             f"got {text!r}") from None
+    if len(names) == 1 and all(len(v) == 1 for v in values.values()):
+        return names[0], {k: v[0] for k, v in values.items()}
+    rules, used = [], set()
+    for name in names:
+        if name not in RULES:
+            return names, {}  # simulate() reports the unknown name with the known ones
+        accepted = list(inspect.signature(RULES[name].__init__).parameters)[1:]
+        mine = {k: v for k, v in values.items() if k in accepted}
+        used |= set(mine)
+        keys = list(mine)
+        for combo in itertools.product(*(mine[k] for k in keys)):
+            rules.append(get_rule(name, **dict(zip(keys, combo))))
+    unused = sorted(set(values) - used)
+    if unused:
+        raise ValueError(f"rule parameters {unused} fit none of the rules {names}")
+    return rules, {}
 
 
 def _goal(text: str):
@@ -125,13 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a table .npz or a shipped table name (default: the shipped table)")
     s.add_argument("--rule", default="etr1",
                    help="none, etr1, etr2, median, or several separated by commas")
-    s.add_argument("--tau", type=int, help="ETR-1 decision epoch")
-    s.add_argument("--r", type=float, help="ETR-1 chance level (default 0.1)")
-    s.add_argument("--eps", type=float, help="ETR-1 margin (default 0.05)")
-    s.add_argument("--p", type=float, help="ETR-2 share of the best completed curve")
-    s.add_argument("--q", type=float, help="ETR-2 knee share (default 0.75)")
-    s.add_argument("--min-completed", type=int, help="median rule: completed rows needed")
-    s.add_argument("--warmup", type=int, help="median rule: first epoch it may stop at")
+    s.add_argument("--tau", help="ETR-1 decision epoch (several: 1,3,9)")
+    s.add_argument("--r", help="ETR-1 chance level (default 0.1)")
+    s.add_argument("--eps", help="ETR-1 margin (default 0.05)")
+    s.add_argument("--p", help="ETR-2 share of the best completed curve (several: 0.8,0.9)")
+    s.add_argument("--q", help="ETR-2 knee share (default 0.75)")
+    s.add_argument("--min-completed", help="median rule: completed rows needed")
+    s.add_argument("--warmup", help="median rule: first epoch it may stop at")
     s.add_argument("--goal", default="top0.5%", help="accuracy (0.992) or share (top0.5%%)")
     s.add_argument("--repeats", type=int, default=50)
     s.add_argument("--seed", type=int, default=0)

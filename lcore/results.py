@@ -378,8 +378,11 @@ def plot_time_to_goal(results: Sequence[Results], ax=None, unit: str = "h", titl
             ax.plot([i] * n_c, [cens_max * 1.05] * n_c, "x", color="tab:red")
     ax.set_ylabel(f"time to goal ({unit}, simulated)")
     if title is None and results:
-        title = f"goal {results[0].goal:.4g} ({results[0].settings.get('goal_spec')}), " \
-                f"{results[0].n_repeats} repeats"
+        st = results[0].settings
+        tm = st.get("table_meta") or {}
+        label = "SYNTHETIC table" if tm.get("synthetic") else (tm.get("dataset") or "table")
+        title = (f"{label}: goal {results[0].goal:.4g} ({st.get('goal_spec')}), "
+                 f"{results[0].n_repeats} repeats, chooser {st.get('chooser')}")
     ax.set_title(title, fontsize=9)
     ax.figure.tight_layout()
     return ax

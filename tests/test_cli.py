@@ -44,6 +44,19 @@ def test_simulate_default_table_out_and_plots(tmp_path, capsys):
     assert curves.stat().st_size > 1000
 
 
+def test_simulate_several_values_per_flag(capsys):
+    rc = main(["simulate", "--rule", "none,etr1,etr2", "--tau", "1,3", "--p", "0.8",
+               "--repeats", "2", "--quiet", "--chooser", "random"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    for label in ("etr1(tau=1)", "etr1(tau=3)", "etr2(p=0.8)"):
+        assert label in out
+    assert main(["simulate", "--rule", "none,median", "--tau", "1,3", "--quiet"]) == 2
+    assert "fit none of the rules" in capsys.readouterr().err
+    assert main(["simulate", "--rule", "etr1", "--tau", "one", "--quiet"]) == 2
+    assert "--tau takes comma-separated numbers" in capsys.readouterr().err
+
+
 def test_simulate_table_file_and_errors(tmp_path, capsys):
     path = synthetic("mnist_lenet5", n=500, epochs=5, seed=0).save(tmp_path / "t.npz")
     assert main(["simulate", str(path), "--rule", "median", "--repeats", "2", "--quiet",
