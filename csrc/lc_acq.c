@@ -382,7 +382,8 @@ __attribute__((target("avx2,popcnt"))) static inline void write_word_avx2(int32_
 }
 
 /* A child that is a leaf (lnode / rnode >= 0) gets its leaf ids written at once instead of
- * a bitset. */
+ * a bitset.  (wmn / wmx are not consulted here: comparing every word is cheaper than
+ * mispredicting which words straddle k.) */
 __attribute__((target("avx2,popcnt"))) static void split_words_avx2(
     const int16_t *r16, int16_t kb, const uint64_t *set, const int32_t *lst, int64_t nw,
     const int32_t *wmn, const int32_t *wmx, int64_t k, uint64_t *lset, uint64_t *rset,
@@ -390,12 +391,14 @@ __attribute__((target("avx2,popcnt"))) static void split_words_avx2(
     int32_t lnode, int32_t rnode) {
     const __m256i K = _mm256_set1_epi16(kb);
     int64_t nl = 0, nr = 0;
+    (void)wmn;
+    (void)wmx;
+    (void)k;
     for (int64_t i = 0; i < nw; i++) {
         const int32_t w = lst[i];
         const uint64_t m = set[w];
         uint64_t l = m;
-        if (wmn[w] >= k) l = 0;
-        else if (wmx[w] >= k) {
+        {   /* always compare: cheaper than mispredicting whether the word straddles k */
             const int16_t *r = r16 + (size_t)w * 64;
             const __m256i a0 = _mm256_cmpgt_epi16(K, _mm256_loadu_si256((const __m256i *)r));
             const __m256i a1 = _mm256_cmpgt_epi16(K, _mm256_loadu_si256((const __m256i *)(r + 16)));
