@@ -24,7 +24,10 @@
  * X_all is copied; the caller may free it after prepare.  Nothing is allocated later.
  * The internal order starts along a k-d tree and, after every call, follows the leaves of
  * the last tree scored (the next forest splits the candidates much like this one); only
- * the speed depends on it.
+ * the speed depends on it.  A context is therefore used by one thread at a time (one
+ * context per worker).  params->max_features is clamped to [1, d] (a large value = all).
+ * The split search runs AVX2 code where the CPU has it (chosen in prepare; integer compares
+ * and the same IEEE operations lane by lane, so the results do not depend on it).
  *
  * lc_rfei_choose fits the forest of lc_forest.h with seed `forest_seed` on
  * (X_all[seen_rows], y_seen) -- exactly what lc_forest_fit does on that gathered data -- and
