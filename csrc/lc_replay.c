@@ -20,25 +20,27 @@ typedef struct {
 
 static size_t align8(size_t b) { return (b + 7) & ~(size_t)7; }
 
-size_t lc_replay_workspace_bytes(int64_t n, int32_t T, int64_t max_evals) {
+size_t lc_replay_workspace_bytes(int64_t n, int32_t T, int64_t max_evals, int32_t with_median) {
     size_t b = 0;
+    const int64_t cap_median = with_median ? max_evals : 0;
     b += align8((size_t)n);
     b += align8(sizeof(int32_t) * (size_t)(n + 1));
     b += align8(sizeof(int64_t) * (size_t)max_evals);
     b += align8(sizeof(double) * (size_t)max_evals);
-    b += align8(sizeof(double) * (size_t)T * (size_t)max_evals);
+    b += align8(sizeof(double) * (size_t)T * (size_t)cap_median);
     b += align8(sizeof(double) * (size_t)T);
     b += align8(sizeof(double) * (size_t)T);
     return b;
 }
 
-static void ws_carve(lc_ws *w, void *mem, int64_t n, int32_t T, int64_t max_evals) {
+static void ws_carve(lc_ws *w, void *mem, int64_t n, int32_t T, int64_t max_evals,
+                     int64_t cap_median) {
     char *p = (char *)mem;
     w->active = (uint8_t *)p; p += align8((size_t)n);
     w->fenwick = (int32_t *)p; p += align8(sizeof(int32_t) * (size_t)(n + 1));
     w->seen_rows = (int64_t *)p; p += align8(sizeof(int64_t) * (size_t)max_evals);
     w->y_seen = (double *)p; p += align8(sizeof(double) * (size_t)max_evals);
-    w->sorted_avg = (double *)p; p += align8(sizeof(double) * (size_t)T * (size_t)max_evals);
+    w->sorted_avg = (double *)p; p += align8(sizeof(double) * (size_t)T * (size_t)cap_median);
     w->best_curve = (double *)p; p += align8(sizeof(double) * (size_t)T);
     w->curve = (double *)p;
 }
@@ -136,6 +138,7 @@ static int rule_stop(const lc_rule *rule, const rule_state *st, const lc_ws *w, 
     }
 }
 
+/* timespec_get is C11 (glibc, musl, MSVC have it); used only for count_chooser_time. */
 static double now_seconds(void) {
     struct timespec ts;
     timespec_get(&ts, TIME_UTC);
@@ -149,14 +152,14 @@ void lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_replay_opt
     const int32_t T = tab->T;
     const int64_t cap = opt->max_evals;
     lc_ws w;
-    ws_carve(&w, work, n, T, cap);
+    ws_carve(&w, work, n, T, cap, rule->kind == LC_RULE_MEDIAN ? cap : 0);
     memset(w.active, 1, (size_t)n);
     fen_init_ones(w.fenwick, n);
 
     rule_state st;
     memset(&st, 0, sizeof st);
     int64_t n_active = n, n_eval = 0, n_surr = 0;
-    double clock = 0.0, best_surr = -INFINITY;
+    double clock = 0.0;
 
     res->success = 0;
     res->time_to_goal = INFINITY;
@@ -174,8 +177,10 @@ void lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_replay_opt
             row = fen_kth(w.fenwick, n, k);
         } else {
             uint64_t seed = lc_rng_next(rng);
+            /* the incumbent: the largest reported accuracy so far (SPEC §3), whatever the
+             * surrogate's data hold under terminated = exclude / oracle */
             row = lc_rfei_choose((lc_rfei_ctx *)opt->rfei_ctx, w.seen_rows, w.y_seen, n_surr,
-                                 w.active, best_surr, opt->xi, seed, rng);
+                                 w.active, res->best_acc, opt->xi, seed, rng);
         }
         if (opt->count_chooser_time) clock += now_seconds() - t0;
         w.active[row] = 0;
@@ -220,7 +225,6 @@ void lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_replay_opt
             w.seen_rows[n_surr] = row;
             w.y_seen[n_surr] = y_surr;
             n_surr++;
-            if (y_surr > best_surr) best_surr = y_surr;
         }
         if (!stopped && epochs == T) rule_on_completed(rule, &st, &w, cap, w.curve, T);
 

@@ -1,4 +1,5 @@
-/* lc_replay.h: one simulated HPO run ("repeat") on a lookup table, SPEC.md §3 (pure C99).
+/* lc_replay.h: one simulated HPO run ("repeat") on a lookup table, SPEC.md §3 (C99, plus
+ * C11's timespec_get for count_chooser_time).
  *
  * The loop, per evaluation:
  *   1. stop (censored) when max_evals rows were evaluated, no candidate is left, or the
@@ -7,7 +8,8 @@
  *      fewer than 2 rows are in the surrogate's data draw k = lc_rng_bounded(rng, n_active)
  *      and take the k-th candidate in increasing row order (a Fenwick tree finds it);
  *      otherwise "rf-ei" draws forest_seed = lc_rng_next(rng) and calls lc_rfei_choose
- *      (lc_acq.h), whose ties draw from the same rng;
+ *      (lc_acq.h) with the incumbent = the largest reported accuracy so far; its ties draw
+ *      from the same rng;
  *   3. train it: for t = 1 .. n_finished[row] the clock advances by time[row, t-1] and
  *      acc[row, t-1] is observed; after each t < T the rule is asked and may stop it.  A row
  *      that failed (n_finished < T) and was not stopped ends at its last finished epoch;
@@ -17,14 +19,16 @@
  *      the table when finite (ORACLE).  Failed rows are reported as observed in every mode.
  *      A row that ran all T epochs enters the completed-curve history of ETR-2 and median;
  *   5. success when the reported accuracy >= goal and the clock <= max_time:
- *      time_to_goal = the clock.
+ *      time_to_goal = the clock.  A row that crosses max_time is trained to its end (and
+ *      counted); the run then ends censored.
  * count_chooser_time adds each chooser call's measured wall time to the clock (this breaks
  * bit-reproducibility, by design).
  *
  * Rules (asked after epoch t < T; y = the row's accuracy at t):
  *   NONE   never;
  *   ETR1   stop at t == tau if y < r + eps;
- *   ETR2   c = the completed row with the largest final accuracy (ties: the earliest);
+ *   ETR2   c = the completed row with the largest final accuracy (ties: the earliest; by
+ *          final accuracy also when objective = "best", since the rule is defined on y_c^T);
  *          none: never; tau_c = the largest epoch i <= T with y_c^i <= q * y_c^T (1 if none);
  *          stop at t == tau_c if y < p * y_c^tau_c;
  *   MEDIAN at t >= warmup with at least min_completed completed rows, stop if the row's best
@@ -95,8 +99,9 @@ typedef struct {
     double *clock;             /* after the row */
 } lc_replay_trace;
 
-/* Bytes of workspace (8-byte aligned) one run needs. */
-size_t lc_replay_workspace_bytes(int64_t n, int32_t T, int64_t max_evals);
+/* Bytes of workspace (8-byte aligned) one run needs; with_median != 0 when the rule may be
+ * LC_RULE_MEDIAN (it keeps T x max_evals sorted running averages). */
+size_t lc_replay_workspace_bytes(int64_t n, int32_t T, int64_t max_evals, int32_t with_median);
 
 /* One repeat.  rng is the repeat's generator (advanced in place). */
 void lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_replay_opts *opt,

@@ -94,7 +94,7 @@ def cmd_simulate(args) -> int:
                 f"{r.rule} sooner in {c['share_a_better']:.0%} of repeats"
             )
     if args.json:
-        print(json.dumps([r.summary() for r in results], default=_finite))
+        print(json.dumps([_finite(r.summary()) for r in results], allow_nan=False))
     if args.out:
         print(f"results written to {results.save(args.out)}")
     if args.plot:
@@ -103,7 +103,14 @@ def cmd_simulate(args) -> int:
 
 
 def _finite(x):
-    return None if isinstance(x, float) and math.isinf(x) else x
+    """inf / NaN -> None, recursively (JSON has no infinity)."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
 
 
 def _save_plot(draw, path):

@@ -8,6 +8,7 @@ written in Python runs through :func:`replay_python`, the same semantics step fo
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import time as _time
@@ -82,9 +83,24 @@ def _resolve_rules(rule, rule_params: dict, T: int) -> list:
             try:
                 r = get_rule(spec, **params)
             except TypeError as exc:
-                raise ValueError(str(exc)) from None
+                hint = {"etr1": "tau=1", "etr2": "p=0.8"}.get(spec, "")
+                raise ValueError(
+                    f"rule {spec!r}: {exc}" + (f"; e.g. simulate(..., rule={spec!r}, {hint}) "
+                                               f"or on the command line --{hint.replace('=', ' ')}"
+                                               if hint else "")
+                ) from None
         else:
+            if isinstance(spec, type):
+                raise TypeError(
+                    f"rule must be a rule name or a rule instance, got the class "
+                    f"{spec.__name__}; pass an instance such as {spec.__name__}(...)"
+                )
             r = get_rule(spec)
+        if getattr(r, "mode", "max") != "max":
+            raise ValueError(
+                f"rule {r!r} has mode={r.mode!r}, but the replay maximises accuracy: build it "
+                "with mode='max'"
+            )
         check = getattr(r, "check", None)
         if callable(check):
             check(T)
@@ -123,6 +139,11 @@ def _resolve_chooser(chooser, chooser_params: dict, d: int | None):
     """(chooser object, its C twin's settings or None for the Python path)."""
     from lcore.choosers import RandomChooser, RFEIChooser, get_chooser
 
+    if isinstance(chooser, type):
+        raise TypeError(
+            f"chooser must be 'rf-ei', 'random', a Chooser instance or a function, got the "
+            f"class {chooser.__name__}; pass an instance such as {chooser.__name__}()"
+        )
     c = get_chooser(chooser, **chooser_params)
     if type(c) is RandomChooser:
         return c, {"kind": 0}
@@ -181,14 +202,16 @@ def replay_python(
     seen_rows: list[int] = []
     y_seen: list[float] = []
     history = History(horizon=T, mode="max")
-    clock, best_surr = 0.0, -math.inf
+    clock = 0.0
     n_eval = n_stopped = epochs_trained = n_harmful = 0
     best_acc = -math.inf
     success, ttg = False, math.inf
     tr: dict[str, list] = {k: [] for k in ("row", "epochs", "stopped", "reported", "clock")}
     builtin_random = c_chooser is not None and c_chooser["kind"] == 0
     builtin_rfei = c_chooser is not None and c_chooser["kind"] == 1
-    asks = rule is not None and getattr(rule, "name", None) != "none"
+    from lcore.stopping import Never
+
+    asks = rule is not None and not isinstance(rule, Never)
 
     while n_eval < max_evals and n_active > 0 and clock < max_time:
         t0 = _time.perf_counter() if count_chooser_time else 0.0
@@ -196,8 +219,9 @@ def replay_python(
             row = int(np.flatnonzero(active)[rng.bounded(n_active)])
         elif builtin_rfei:
             seed64 = rng.next()
+            # the incumbent: the largest reported accuracy so far (SPEC §3)
             row = chooser.step(np.asarray(seen_rows, dtype=np.int64),
-                               np.asarray(y_seen, dtype=np.float64), active, best_surr, seed64,
+                               np.asarray(y_seen, dtype=np.float64), active, best_acc, seed64,
                                rng)
         else:
             X_seen = None if X is None else X[seen_rows]
@@ -245,7 +269,6 @@ def replay_python(
         if add:
             seen_rows.append(row)
             y_seen.append(y_surr)
-            best_surr = max(best_surr, y_surr)
         if not stopped and epochs == T:
             history.append(curve)  # also updates history.incumbent
         elif epochs > 0:
@@ -302,19 +325,23 @@ def _run_chunk(arrays, rules, c_rules, chooser, c_chooser, states, settings):
             if traces is not None:
                 traces[k] = tr[j]
     py_idx = [k for k in range(n_rules) if k not in c_idx]
-    if py_idx:
-        chooser.prepare(arrays["X"])
-        for k in py_idx:
-            for i in range(R):
-                res, tr = replay_python(
-                    arrays, rules[k], chooser, c_chooser, states[i], settings["goal"],
-                    settings["n_init"], settings["max_evals"], settings["max_time"],
-                    settings["terminated"], settings["count_chooser_time"], settings["trace"],
-                )
-                for f in fields:
-                    out[f][k, i] = res[f]
-                if traces is not None:
-                    traces[k][i] = tr
+    for k in py_idx:
+        for i in range(R):
+            # a fresh chooser per (rule, repeat): a stateful chooser cannot carry state from
+            # one repeat to the next (results must not depend on n_jobs or chunking), and
+            # threads never share one (the rf-ei C context is not thread-safe)
+            ch = copy.deepcopy(chooser)
+            if callable(getattr(ch, "prepare", None)):
+                ch.prepare(arrays["X"])
+            res, tr = replay_python(
+                arrays, rules[k], ch, c_chooser, states[i], settings["goal"],
+                settings["n_init"], settings["max_evals"], settings["max_time"],
+                settings["terminated"], settings["count_chooser_time"], settings["trace"],
+            )
+            for f in fields:
+                out[f][k, i] = res[f]
+            if traces is not None:
+                traces[k][i] = tr
     return out, traces
 
 
@@ -355,25 +382,32 @@ def simulate(
         (repeat i of every rule starts from the same initial rows) and a :class:`ResultsList`
         comes back.
     goal : float or str
-        An accuracy, or ``"topP%"`` of the table (default ``"top0.5%"``); resolved once, and the
-        number is reported on the results.
+        An accuracy, or ``"topP%"`` of the table (default ``"top0.5%"``); resolved once (and
+        rounded to float32, the table's precision), and the number is reported on the results.
+        The EI incumbent is the largest reported accuracy so far.
     repeats : int
         Independent repeats; repeat i's generator comes from
         ``numpy.random.SeedSequence(seed).spawn(repeats)[i]``.
     seed : int, SeedSequence, Generator or None
-        Same seed, same results, for any ``n_jobs`` and joblib backend.
+        Same seed, same results, for any ``n_jobs`` and joblib backend. A Generator is
+        consumed (one draw seeds the call); None draws fresh entropy, recorded in
+        ``settings["seed_entropy"]`` so that the call can be repeated.
     n_jobs : int or None
         Parallel workers (joblib; ``-1`` all cores). Any joblib backend works through
         ``joblib.parallel_config`` (e.g. dask or ray).
     chooser : str, Chooser or callable
         ``"rf-ei"`` (default: 50-tree SMAC-style forest + EI), ``"random"``, a
-        :class:`lcore.choosers.Chooser`, or ``fn(X_seen, y_seen, candidates_mask, rng) -> row``.
+        :class:`lcore.choosers.Chooser`, or ``fn(X_seen, y_seen, candidates_mask, rng) -> row``
+        (``X_seen`` (k, d) or None without ``unit``, ``y_seen`` (k,), ``candidates_mask`` (n,)
+        bool; ``rng`` is the repeat's :class:`lcore._rng.PyRng` with ``next()``,
+        ``uniform()``, ``bounded(n)``). A chooser object is copied for every repeat.
     n_init : int
         Rows drawn uniformly at random before the chooser decides (default 1; 0 hands the
         first choice to the chooser, and rf-ei still draws at random until it has 2 rows).
     max_evals, max_time : int, float or None
         Budgets: a repeat that has evaluated ``max_evals`` rows or whose clock reached
-        ``max_time`` seconds ends censored (time-to-goal ``inf``).
+        ``max_time`` seconds ends censored (time-to-goal ``inf``). The row that crosses
+        ``max_time`` is trained to its end (and counted), but cannot succeed.
     terminated : {"report", "exclude", "oracle"}
         What the surrogate learns from a row the rule stopped: its last accuracy
         (``"report"``), nothing (``"exclude"``), or the row's objective from the table
@@ -426,7 +460,12 @@ def simulate(
     max_evals = min(max_evals, table.n)
     if max_time is None:
         max_time = math.inf
-    elif not isinstance(max_time, numbers.Real) or not max_time > 0 or math.isnan(max_time):
+    elif (
+        isinstance(max_time, (bool, np.bool_))
+        or not isinstance(max_time, numbers.Real)
+        or not max_time > 0
+        or math.isnan(max_time)
+    ):
         raise ValueError(
             f"max_time must be a positive number of seconds or None, got {max_time!r}"
         )
@@ -435,6 +474,10 @@ def simulate(
         raise ValueError(f"terminated must be one of {TERMINATED}, got {terminated!r}")
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    for name, flag in (("trace", trace), ("progress", progress),
+                       ("count_chooser_time", count_chooser_time)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
     if backend not in ("auto", "python"):
         raise ValueError(f"backend must be 'auto' or 'python', got {backend!r}")
     if n_jobs is not None and not (
@@ -455,6 +498,9 @@ def simulate(
             "chooser='random'"
         )
     goal_value = table.resolve_goal(goal, objective=objective)
+    # accuracies are stored as float32: compare at that precision, so that a row at exactly
+    # goal=0.992 (stored as 0.99199998) reaches it
+    goal_value = float(np.float32(goal_value))
     finite = table.acc[~np.isnan(table.acc)]
     if finite.size == 0 or float(finite.max()) < goal_value:
         best = float(finite.max()) if finite.size else float("nan")

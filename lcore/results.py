@@ -6,6 +6,7 @@ import json
 import math
 import os
 import tempfile
+import zipfile
 from typing import Any, Sequence
 
 import numpy as np
@@ -231,7 +232,9 @@ class ResultsList(list):
         try:
             with os.fdopen(fd, "wb") as f:
                 np.savez_compressed(f, **arrays)
-            os.chmod(tmp, 0o644)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):
@@ -248,7 +251,7 @@ class ResultsList(list):
                 return ResultsList(
                     Results._from_arrays(z, prefix=f"r{i}_") for i in range(int(z["n_results"]))
                 )
-        except (OSError, KeyError, EOFError) as exc:
+        except (OSError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise ValueError(
                 f"{os.fspath(path)!r} could not be read as lcore results: {exc}"
             ) from None
@@ -295,9 +298,14 @@ def compare(a: Results, b: Results, n_boot: int = 2000, seed: int = 0,
         ``median_ratio``: median over repeats of ``a.time_to_goal / b.time_to_goal``
         (repeats censored in both are left out; inf/finite = inf); ``ci_low``, ``ci_high``:
         a percentile-bootstrap interval of that median (``n_boot`` resamples of the repeats);
-        ``share_a_better``: share of repeats where a reached the goal strictly sooner;
-        ``share_b_better``; ``n_pairs``.
+        ``share_a_better``: share of all repeats where a reached the goal strictly sooner (a
+        censored repeat counts as never); ``share_b_better``; ``n_pairs``: repeats in the
+        ratio (those censored under both rules are left out of it).
     """
+    if not (isinstance(confidence, float) and 0.0 < confidence < 1.0):
+        raise ValueError(f"confidence must be a float in (0, 1), e.g. 0.95, got {confidence!r}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"n_boot must be an int >= 1, got {n_boot!r}")
     if a.n_repeats != b.n_repeats:
         raise ValueError(
             f"compare needs paired results with the same number of repeats, got "
@@ -310,6 +318,13 @@ def compare(a: Results, b: Results, n_boot: int = 2000, seed: int = 0,
             "compare needs paired results (same seed, so repeat i starts from the same rows); "
             f"got seeds {ka[0]} and {kb[0]}"
         )
+    for key in ("goal", "table", "chooser", "chooser_params", "n_init", "max_evals", "max_time",
+                "terminated", "objective", "repeats"):
+        if a.settings.get(key) != b.settings.get(key):
+            raise ValueError(
+                f"compare needs results of the same experiment apart from the rule; {key} "
+                f"differs: {a.settings.get(key)!r} vs {b.settings.get(key)!r}"
+            )
     ta, tb = a.time_to_goal, b.time_to_goal
     both_censored = np.isinf(ta) & np.isinf(tb)
     with np.errstate(divide="ignore", invalid="ignore"):

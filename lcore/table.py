@@ -571,6 +571,8 @@ def load_table(name_or_path=None) -> LookupTable:
     p = os.fspath(name_or_path)
     if os.path.exists(p):
         return LookupTable.load(p)
+    if not p.endswith(".npz") and os.path.exists(p + ".npz"):  # as save() names it
+        return LookupTable.load(p + ".npz")
     if p in list_tables():
         return LookupTable.load(os.path.join(DATA_DIR, p + ".npz"))
     raise FileNotFoundError(

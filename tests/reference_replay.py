@@ -17,6 +17,9 @@ import numpy as np
 
 from lcore._rng import PyRng
 
+INV_SQRT2 = 0.70710678118654752440
+INV_SQRT2PI = 0.39894228040143267794
+
 
 def _etr1(curve, t, completed, T, tau, r=0.1, eps=0.05):
     return t == tau and curve[t - 1] < r + eps
@@ -78,7 +81,7 @@ def reference_replay(acc, time, unit, state, goal, rule="none", rule_params=None
         else:
             seed64 = rng.next()
             mean, var = forest(np.asarray(unit)[seen_x], np.asarray(seen_y), seed64)
-            best = max(seen_y)
+            best = max(out["reported"])  # the largest reported accuracy so far
             ei = {}
             for i in candidates:
                 mu, sd = float(mean[i]), math.sqrt(float(var[i]))
@@ -86,9 +89,12 @@ def reference_replay(acc, time, unit, state, goal, rule="none", rule_params=None
                 if sd == 0.0:
                     ei[i] = max(imp, 0.0)
                 else:
+                    # SPEC's EI, with the float operations in the order lcore's C code uses,
+                    # so that candidates whose EI differ by an ulp rank the same way
                     z = imp / sd
-                    ei[i] = imp * 0.5 * math.erfc(-z / math.sqrt(2)) + sd * math.exp(
-                        -0.5 * z * z) / math.sqrt(2 * math.pi)
+                    cdf = 0.5 * math.erfc(-z * INV_SQRT2)
+                    pdf = math.exp(-0.5 * z * z) * INV_SQRT2PI
+                    ei[i] = imp * cdf + sd * pdf
             top = max(ei.values())
             tied = [i for i in candidates if ei[i] == top]
             row = tied[rng.bounded(len(tied))] if len(tied) > 1 else tied[0]

@@ -353,8 +353,8 @@ def test_errors():
 
 
 @pytest.mark.parametrize("rule,params", [("none", {}), ("etr1", {"tau": 1}),
-                                         ("median", {})])
-@pytest.mark.parametrize("terminated", ["report", "oracle"])
+                                         ("etr2", {"p": 0.9}), ("median", {})])
+@pytest.mark.parametrize("terminated", ["report", "exclude", "oracle"])
 def test_c_loop_rf_ei_equals_reference_with_lcores_forest(rule, params, terminated):
     """rf-ei: the reference (SPEC formula EI in Python, its own tie rule) with lcore's forest
     picks the same rows as the fused C chooser."""
@@ -374,3 +374,86 @@ def test_c_loop_rf_ei_equals_reference_with_lcores_forest(rule, params, terminat
     _check_against_reference(res, table, _states(21, R), rule, params, chooser="rf-ei",
                              forest=forest, terminated=terminated)
     assert res.n_evaluated.min() > 3
+
+
+def test_python_path_under_threads_and_stateful_choosers_do_not_depend_on_n_jobs():
+    from joblib import parallel_config
+
+    class MyETR1(ETR1):
+        pass
+
+    class Strided:
+        """A stateful chooser: prepare() resets it; it must be fresh for every repeat."""
+
+        needs_features = False
+
+        def prepare(self, X):
+            self.calls = 0
+
+        def choose(self, X_seen, y_seen, mask, rng):
+            idx = np.flatnonzero(mask)
+            self.calls += 1
+            return int(idx[(self.calls * 7) % idx.size])
+
+    table = synthetic("mnist_lenet5", n=1500, epochs=6, seed=0)
+    kw = dict(rule=MyETR1(tau=1), repeats=6, seed=3, progress=False, max_evals=60,
+              chooser_params={"n_trees": 8})
+    base = lcore.simulate(table, n_jobs=1, **kw)
+    with parallel_config(backend="threading"):
+        threaded = lcore.simulate(table, n_jobs=2, **kw)
+    np.testing.assert_array_equal(base.n_evaluated, threaded.n_evaluated)
+    np.testing.assert_array_equal(base.time_to_goal, threaded.time_to_goal)
+    kw2 = dict(rule=["none", "none"], repeats=6, seed=1, progress=False, chooser=Strided(),
+               n_init=0)
+    one = lcore.simulate(table, n_jobs=1, **kw2)
+    two = lcore.simulate(table, n_jobs=2, **kw2)
+    np.testing.assert_array_equal(one[0].n_evaluated, two[0].n_evaluated)
+    np.testing.assert_array_equal(one[0].n_evaluated, one[1].n_evaluated)
+    assert len(set(one[0].n_evaluated.tolist())) == 1  # every repeat starts afresh
+
+
+def test_repeat_i_does_not_depend_on_the_number_of_repeats():
+    table = awkward_table()
+    few = lcore.simulate(table, rule="etr1", tau=1, repeats=3, seed=9, progress=False)
+    many = lcore.simulate(table, rule="etr1", tau=1, repeats=7, seed=9, progress=False)
+    np.testing.assert_array_equal(few.time_to_goal, many.time_to_goal[:3])
+    ss = np.random.SeedSequence(9)
+    again = lcore.simulate(table, rule="etr1", tau=1, repeats=3, seed=ss, progress=False)
+    again2 = lcore.simulate(table, rule="etr1", tau=1, repeats=3, seed=ss, progress=False)
+    np.testing.assert_array_equal(few.time_to_goal, again.time_to_goal)
+    np.testing.assert_array_equal(few.time_to_goal, again2.time_to_goal)
+
+
+def test_absolute_goal_is_compared_at_float32_precision():
+    t = tiny([[0.5, 0.992], [0.3, 0.4], [0.2, 0.2]])
+    res = run_tiny(t, "none", goal=0.992)
+    assert res.success[0] and res.time_to_goal[0] == 2.0
+    assert res.goal == float(np.float32(0.992))
+
+
+def test_more_errors():
+    table = synthetic("mnist_lenet5", n=300, epochs=6, seed=0)
+    with pytest.raises(ValueError, match="rule 'etr2': .*p.*--p 0.8"):
+        lcore.simulate(table, rule="etr2", progress=False)
+    with pytest.raises(TypeError, match="got the class ETR1; pass an instance"):
+        lcore.simulate(table, rule=ETR1, progress=False)
+    with pytest.raises(ValueError, match="has mode='min', but the replay maximises"):
+        lcore.simulate(table, rule=ETR1(tau=1, r=0.5, mode="min"), progress=False)
+    from lcore.choosers import RFEIChooser
+
+    with pytest.raises(TypeError, match="got the class RFEIChooser; pass an instance"):
+        lcore.simulate(table, rule="none", chooser=RFEIChooser, progress=False)
+    with pytest.raises(TypeError, match="trace must be True or False"):
+        lcore.simulate(table, rule="none", trace="no", progress=False)
+    with pytest.raises(ValueError, match="max_time must be a positive number"):
+        lcore.simulate(table, rule="none", max_time=True, progress=False)
+    a = lcore.simulate(table, rule="none", repeats=4, seed=0, progress=False,
+                       chooser="random")
+    b = lcore.simulate(table, rule="none", repeats=4, seed=0, progress=False,
+                       chooser="random", goal="top2%")
+    with pytest.raises(ValueError, match="goal differs"):
+        lcore.results.compare(a, b)
+    with pytest.raises(ValueError, match=r"confidence must be a float in \(0, 1\)"):
+        lcore.results.compare(a, a, confidence=95)
+    with pytest.raises(ValueError, match="n_boot must be an int >= 1"):
+        lcore.results.compare(a, a, n_boot=0)

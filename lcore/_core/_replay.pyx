@@ -10,7 +10,7 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from lcore._core.lc_replay cimport (
-    LC_CHOOSER_RFEI, lc_replay_opts, lc_replay_result, lc_replay_run, lc_replay_trace,
+    LC_CHOOSER_RFEI, LC_RULE_MEDIAN, lc_replay_opts, lc_replay_result, lc_replay_run, lc_replay_trace,
     lc_replay_workspace_bytes, lc_rule, lc_table,
 )
 from lcore._core.lc_rng cimport lc_rng, lc_rng_seed4
@@ -89,7 +89,10 @@ def run_repeats(
     opt.count_chooser_time = count_chooser_time
 
     cdef lc_rule *crules = <lc_rule *>malloc(sizeof(lc_rule) * max(n_rules, 1))
+    if crules == NULL:
+        raise MemoryError("could not allocate the rules")
     cdef Py_ssize_t k, i
+    cdef int32_t with_median = 0
     for k in range(n_rules):
         rd = rules[k]
         memset(&crules[k], 0, sizeof(lc_rule))
@@ -101,6 +104,8 @@ def run_repeats(
         crules[k].q = rd.get("q", 0.0)
         crules[k].min_completed = rd.get("min_completed", 1)
         crules[k].warmup = rd.get("warmup", 1)
+        if crules[k].kind == LC_RULE_MEDIAN:
+            with_median = 1
 
     cdef lc_rfei_ctx ctx
     cdef lc_forest_params fp
@@ -125,7 +130,7 @@ def run_repeats(
                             vtotal, 0)
         opt.rfei_ctx = &ctx
 
-    cdef void *work = malloc(lc_replay_workspace_bytes(n, T, max_evals) + 64)
+    cdef void *work = malloc(lc_replay_workspace_bytes(n, T, max_evals, with_median) + 64)
     if work == NULL:
         free(crules)
         free(rfei_mem)

@@ -58,7 +58,8 @@ cdef extern from "lc_replay.h" nogil:
         double *reported
         double *clock
 
-    size_t lc_replay_workspace_bytes(int64_t n, int32_t T, int64_t max_evals)
+    size_t lc_replay_workspace_bytes(int64_t n, int32_t T, int64_t max_evals,
+                                     int32_t with_median)
     void lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_replay_opts *opt,
                        lc_rng *rng, void *work, lc_replay_result *res,
                        const lc_replay_trace *trace)
