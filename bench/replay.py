@@ -95,7 +95,9 @@ def timed(fn, repeat=1):
 
 
 def bench_rfei(table, quick):
-    goal = table.resolve_goal("top0.5%")
+    # the goal is the single best row, so that (almost) every repeat on both sides runs the
+    # same number of evaluations (the cap): per repeat = the same work
+    goal = float(np.nanmax(table.acc[:, -1]))
     cap = 60 if quick else 150
     reps_ref = 1 if quick else 2
     t_ref, evals_ref = 0.0, 0
@@ -104,13 +106,13 @@ def bench_rfei(table, quick):
         t_ref += dt
         evals_ref += ev
     reps = 4 if quick else 10
-    dt, res = timed(lambda: lcore.simulate(table, rule="etr1", tau=1, repeats=reps, seed=0,
-                                           max_evals=cap, progress=False))
+    dt, res = timed(lambda: lcore.simulate(table, rule="etr1", tau=1, goal=goal, repeats=reps,
+                                           seed=0, max_evals=cap, progress=False))
     evals = int(res.n_evaluated.sum())
     per_eval_ref = t_ref / evals_ref
     per_eval = dt / evals
     return {
-        "what": "rf-ei (50 trees) + etr1(tau=1), evaluations capped per repeat",
+        "what": "rf-ei (50 trees) + etr1(tau=1), goal = the best row, max_evals per repeat",
         "max_evals": cap,
         "reference": {"seconds": t_ref, "repeats": reps_ref, "evaluations": evals_ref,
                       "seconds_per_evaluation": per_eval_ref,
@@ -118,7 +120,7 @@ def bench_rfei(table, quick):
         "lcore": {"seconds": dt, "repeats": reps, "evaluations": evals,
                   "seconds_per_evaluation": per_eval},
         "ratio_per_evaluation": per_eval_ref / per_eval,
-        "ratio_per_repeat_at_cap": (t_ref / reps_ref) / (dt / reps),
+        "ratio_per_repeat": (t_ref / reps_ref) / (dt / reps),
     }
 
 

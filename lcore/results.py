@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import zipfile
 from typing import Any, Sequence
 
 import numpy as np
+
+from lcore._io import atomic_savez
 
 __all__ = ["Results", "ResultsList", "compare", "plot_time_to_goal", "plot_curves"]
 
@@ -227,20 +228,7 @@ class ResultsList(list):
                                   "n_results": np.array(len(self))}
         for i, r in enumerate(self):
             arrays.update(r._arrays(prefix=f"r{i}_"))
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, **arrays)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return path
+        return atomic_savez(path, arrays)
 
     @staticmethod
     def load(path) -> ResultsList:

@@ -24,12 +24,12 @@ import json
 import math
 import os
 import re
-import tempfile
 import zipfile
 from typing import Any, Union
 
 import numpy as np
 
+from lcore._io import atomic_savez
 from lcore.space import Space, preset
 
 __all__ = [
@@ -299,22 +299,7 @@ class LookupTable:
             arrays["param_names_json"] = np.array(json.dumps(list(self.params)))
             for i, v in enumerate(self.params.values()):
                 arrays[f"param_{i}"] = v
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual mode
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return path
+        return atomic_savez(path, arrays)
 
     @classmethod
     def load(cls, path) -> LookupTable:

@@ -16,24 +16,8 @@ from lcore._core.lc_replay cimport (
 from lcore._core.lc_rng cimport lc_rng, lc_rng_seed4
 
 
-cdef extern from "lc_forest.h" nogil:
-    ctypedef struct lc_forest_params:
-        int32_t n_trees
-        int32_t max_depth
-        int32_t min_samples_split
-        int32_t min_samples_leaf
-        int32_t max_features
-        int32_t bootstrap
-
-
-cdef extern from "lc_acq.h" nogil:
-    ctypedef struct lc_rfei_ctx:
-        pass
-    size_t lc_rfei_bytes(int64_t n_all, int d, int64_t max_seen, const lc_forest_params *p,
-                         int bitset_depth)
-    void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n_all,
-                         int d, int64_t max_seen, const lc_forest_params *p,
-                         int variance_total, int bitset_depth)
+from lcore._core.lc_acq cimport lc_rfei_bytes, lc_rfei_ctx, lc_rfei_prepare
+from lcore._core.lc_forest cimport lc_forest_params
 
 
 RESULT_FIELDS = ("success", "time_to_goal", "n_evaluated", "n_stopped", "epochs_trained",
