@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("simulate", help="replay HPO with a stopping rule on a lookup table")
     s.add_argument("table", nargs="?", default=None,
                    help="a table .npz or a shipped table name (default: the shipped table)")
-    s.add_argument("--rule", default="etr1",
+    s.add_argument("--rule", default="none",
                    help="none, etr1, etr2, median, or several separated by commas")
     s.add_argument("--tau", help="ETR-1 decision epoch (several: 1,3,9)")
     s.add_argument("--r", help="ETR-1 chance level (default 0.1)")

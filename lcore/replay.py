@@ -350,7 +350,7 @@ def _run_chunk(arrays, rules, c_rules, chooser, c_chooser, states, settings):
 
 def simulate(
     table: LookupTable | str | None = None,
-    rule: Any = "etr1",
+    rule: Any = "none",
     goal: float | str = "top0.5%",
     repeats: int = 50,
     seed: SeedLike = 0,
@@ -376,9 +376,10 @@ def simulate(
         A table, a path to a ``.npz`` table, a shipped table's name, or None for the default
         shipped table.
     rule : str, Rule or list of them
-        ``"none"``, ``"etr1"``, ``"etr2"``, ``"median"`` (parameters as keyword arguments, e.g.
-        ``tau=1``, ``p=0.5``), a rule object (``lcore.stopping.ETR1(tau=1)``, or your own with
-        ``should_stop(curve, history)``), or a list of them: all run on common random numbers
+        ``"none"`` (the default: no early termination), ``"etr1"``, ``"etr2"``, ``"median"``
+        (parameters as keyword arguments, e.g. ``tau=1``, ``p=0.5``), a rule object
+        (``lcore.stopping.ETR1(tau=1)``, or your own with ``should_stop(curve, history)``),
+        or a list of them: all run on common random numbers
         (repeat i of every rule starts from the same initial rows) and a :class:`ResultsList`
         comes back.
     goal : float or str
