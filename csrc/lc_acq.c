@@ -103,7 +103,6 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
         c->rank32 = c->rank32_alt = NULL;
     }
     TAKE(c->Xn, double, na * dd);
-    TAKE(c->Xn_alt, double, na * dd);
     TAKE(c->perm, int32_t, na);
     TAKE(c->perm_alt, int32_t, na);
     TAKE(c->order, int32_t, na);
@@ -128,6 +127,9 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     TAKE(c->score, double, na);
     TAKE(c->X_seen, double, (size_t)max_seen * dd);
     TAKE(c->seen_ids, int32_t, (size_t)max_seen);
+    TAKE(c->seen_rank, int32_t, dd * (size_t)max_seen);
+    TAKE(c->seen_val, double, dd * (size_t)max_seen);
+    TAKE(c->seen_pos, int32_t, dd * (size_t)max_seen);
     TAKE(c->fit_work, char, lc_forest_fit_workspace_bytes(max_seen, d));
     TAKE(c->tree.feature, int32_t, stride);
     TAKE(c->tree.left, int32_t, stride);
@@ -141,9 +143,10 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     TAKE(c->tree.n_nodes, int32_t, 1);
     TAKE(c->tree.depth, int32_t, 1);
     TAKE(c->tree.offset, int64_t, 1);
-    /* prepare-only scratch */
-    TAKE(*s1, lc_sort_item, na);
-    TAKE(*s2, lc_sort_item, na);
+    /* sorting scratch */
+    const size_t ns = na > (size_t)max_seen ? na : (size_t)max_seen;
+    TAKE(*s1, lc_sort_item, ns);
+    TAKE(*s2, lc_sort_item, ns);
 #undef TAKE
     return off + 64;
 }
@@ -227,18 +230,25 @@ static void reorder_by_leaves(lc_rfei_ctx *c) {
     for (int64_t j = 0; j < n_all; j++) cnt[c->leaf_of[j] + 1]++;
     for (int64_t v = 0; v < n_nodes; v++) cnt[v + 1] += cnt[v];
     for (int64_t j = 0; j < n_all; j++) order[cnt[c->leaf_of[j]]++] = (int32_t)j;
-    for (int64_t q = 0; q < n_all; q++) {
-        const int64_t j = order[q];
-        c->perm_alt[q] = c->perm[j];
-        const double *src = c->Xn + (size_t)j * d;
-        double *dst = c->Xn_alt + (size_t)q * d;
-        for (int k = 0; k < d; k++) dst[k] = src[k];
-    }
+    for (int64_t q = 0; q < n_all; q++) c->perm_alt[q] = c->perm[order[q]];
     for (int k = 0; k < d; k++) {
         if (c->rank16) {
+            /* the word ranges on the way (word_ranges() for the 16-bit ranks) */
             const int16_t *src = c->rank16 + (size_t)k * padded;
             int16_t *dst = c->rank16_alt + (size_t)k * padded;
-            for (int64_t q = 0; q < n_all; q++) dst[q] = src[order[q]];
+            int32_t *wmn = c->wmin + (size_t)k * c->n_words, *wmx = c->wmax + (size_t)k * c->n_words;
+            for (int64_t w = 0; w < c->n_words; w++) {
+                const int64_t q0 = w * 64, q1 = q0 + 64 < n_all ? q0 + 64 : n_all;
+                int16_t mn = INT16_MAX, mx = INT16_MIN;
+                for (int64_t q = q0; q < q1; q++) {
+                    const int16_t v = src[order[q]];
+                    dst[q] = v;
+                    mn = v < mn ? v : mn;
+                    mx = v > mx ? v : mx;
+                }
+                wmn[w] = (int32_t)mn + 32768;
+                wmx[w] = (int32_t)mx + 32768;
+            }
             for (int64_t q = n_all; q < padded; q++) dst[q] = INT16_MAX;
         } else {
             const int32_t *src = c->rank32 + (size_t)k * padded;
@@ -247,12 +257,11 @@ static void reorder_by_leaves(lc_rfei_ctx *c) {
             for (int64_t q = n_all; q < padded; q++) dst[q] = INT32_MAX;
         }
     }
-    double *tx = c->Xn; c->Xn = c->Xn_alt; c->Xn_alt = tx;
     int32_t *tp = c->perm; c->perm = c->perm_alt; c->perm_alt = tp;
     int16_t *t16 = c->rank16; c->rank16 = c->rank16_alt; c->rank16_alt = t16;
     int32_t *t32 = c->rank32; c->rank32 = c->rank32_alt; c->rank32_alt = t32;
     for (int64_t q = 0; q < n_all; q++) c->inv[c->perm[q]] = (int32_t)q;
-    word_ranges(c);
+    if (!c->rank16) word_ranges(c);
 }
 
 void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n_all, int d,
@@ -262,6 +271,8 @@ void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n
     char *base = (char *)mem;
     base += (64 - ((uintptr_t)base & 63)) & 63;
     rfei_layout(ctx, base, n_all, d, max_seen, bitset_depth, &s1, &s2);
+    ctx->sort1 = s1;
+    ctx->sort2 = s2;
     ctx->tree.offset[0] = 0;
     ctx->params = *p;
 #ifdef LC_HAVE_AVX2_DISPATCH
@@ -275,14 +286,12 @@ void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n
     ctx->last_depth_max = 0;
     for (int64_t i = 0; i < n_all; i++) ctx->perm[i] = (int32_t)i;
     kd_order(X_all, n_all, d, ctx->perm, s1, s2);
-    for (int64_t j = 0; j < n_all; j++) {
-        ctx->inv[ctx->perm[j]] = (int32_t)j;
-        memcpy(ctx->Xn + (size_t)j * d, X_all + (size_t)ctx->perm[j] * d, sizeof(double) * d);
-    }
+    for (int64_t j = 0; j < n_all; j++) ctx->inv[ctx->perm[j]] = (int32_t)j;
+    memcpy(ctx->Xn, X_all, sizeof(double) * (size_t)n_all * (size_t)d);
     const int64_t padded = ctx->n_words * 64;
     for (int k = 0; k < d; k++) {
         for (int64_t j = 0; j < n_all; j++) {
-            s1[j].key = ctx->Xn[(size_t)j * d + k];
+            s1[j].key = X_all[(size_t)ctx->perm[j] * d + k];
             s1[j].idx = (int32_t)j;
         }
         lc_sort_items(s1, n_all, s2);
@@ -303,30 +312,41 @@ void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n
 
 /* ------------------------------------------------------------------------------------ */
 
-/* #{x_k <= thr} over the candidates.  thr lies between the values of two seen rows, which
- * are candidates themselves: the answer lies between their positions in the feature's
- * sorted order (a short binary search in one place of sorted_vals). */
-static inline int64_t rank_between(const lc_rfei_ctx *c, int k, double thr, int64_t id_lo,
-                                   int64_t id_hi) {
+/* Position of candidate `id` in feature k's sorted order. */
+static inline int64_t rank_of(const lc_rfei_ctx *c, int k, int64_t id) {
     const int64_t padded = c->n_words * 64;
-    int64_t lo, hi;
-    if (c->rank16) {
-        lo = (int64_t)c->rank16[(size_t)k * padded + id_lo] + 32768 + 1;
-        hi = (int64_t)c->rank16[(size_t)k * padded + id_hi] + 32768;
-    } else {
-        lo = (int64_t)c->rank32[(size_t)k * padded + id_lo] + 1;
-        hi = (int64_t)c->rank32[(size_t)k * padded + id_hi];
+    return c->rank16 ? (int64_t)c->rank16[(size_t)k * padded + id] + 32768
+                     : (int64_t)c->rank32[(size_t)k * padded + id];
+}
+
+/* #{x_k <= thr} over the candidates.  thr lies in [a, b), the values of the seen rows s_lo
+ * and s_hi; between them in the feature's order of the seen rows (seen_val) the first seen
+ * value above thr is found, and the answer lies between the positions of it and of the seen
+ * row before it in the candidates' order (a short binary search in one place of sorted_vals,
+ * ~n_all / n_seen values). */
+static inline int64_t rank_between(const lc_rfei_ctx *c, int k, double thr, int64_t s_lo,
+                                   int64_t s_hi) {
+    const size_t off = (size_t)k * c->max_seen;
+    const double *sv = c->seen_val + off;
+    const int32_t *sr = c->seen_rank + off;
+    /* first position in (p0, p1] with a value > thr (sv[p0] <= thr < sv[p1]) */
+    int64_t p0 = c->seen_pos[off + s_lo], p1 = c->seen_pos[off + s_hi];
+    while (p1 - p0 > 1) {
+        const int64_t mid = (p0 + p1) >> 1;
+        const int le = sv[mid] <= thr;
+        p0 = le ? mid : p0;
+        p1 = le ? p1 : mid;
     }
-    const double *sv = c->sorted_vals + (size_t)k * c->n_all;
-    const double *q = sv + lo;
-    int64_t n = hi - lo;
+    const double *vals = c->sorted_vals + (size_t)k * c->n_all;
+    const double *q = vals + sr[p0] + 1;
+    int64_t n = sr[p1] - (sr[p0] + 1);
     while (n > 0) {  /* branch-free: first value > thr */
         const int64_t half = n >> 1;
         const int le = q[half] <= thr;
         q = le ? q + half + 1 : q;
         n = le ? n - half - 1 : half;
     }
-    return q - sv;
+    return q - vals;
 }
 
 /* Bit b of the result: rank of candidate 64 * w + b below kk (ranks biased by -32768). */
@@ -481,7 +501,7 @@ static void score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *se
             while (bits) {
                 const int64_t j = w * 64 + ctz64(bits);
                 bits &= bits - 1;
-                const double *x = c->Xn + (size_t)j * d;
+                const double *x = c->Xn + (size_t)c->perm[j] * d;
                 int32_t nd = node;
                 while (f->feature[nd] >= 0)
                     nd = x[f->feature[nd]] <= f->threshold[nd] ? f->left[nd] : f->right[nd];
@@ -595,8 +615,26 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
     const int64_t n_all = c->n_all, W = c->n_words;
     for (int64_t i = 0; i < n_seen; i++) {
         c->seen_ids[i] = c->inv[seen_rows[i]];
-        memcpy(c->X_seen + (size_t)i * d, c->Xn + (size_t)c->seen_ids[i] * d,
+        memcpy(c->X_seen + (size_t)i * d, c->Xn + (size_t)seen_rows[i] * d,
                sizeof(double) * d);
+    }
+    /* the seen rows in each feature's order, for rank_between */
+    for (int k = 0; k < d; k++) {
+        lc_sort_item *s1 = c->sort1;
+        for (int64_t i = 0; i < n_seen; i++) {
+            s1[i].key = (double)rank_of(c, k, c->seen_ids[i]);
+            s1[i].idx = (int32_t)i;
+        }
+        lc_sort_items(s1, n_seen, c->sort2);
+        int32_t *sr = c->seen_rank + (size_t)k * c->max_seen;
+        int32_t *sp = c->seen_pos + (size_t)k * c->max_seen;
+        double *sv = c->seen_val + (size_t)k * c->max_seen;
+        const double *vals = c->sorted_vals + (size_t)k * n_all;
+        for (int64_t i = 0; i < n_seen; i++) {
+            sr[i] = (int32_t)s1[i].key;
+            sv[i] = vals[sr[i]];
+            sp[s1[i].idx] = (int32_t)i;
+        }
     }
     /* root set = active candidates */
     uint64_t *root = c->slots;
@@ -628,8 +666,7 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
         for (int32_t i = 0; i < tr->n_nodes[0]; i++)
             if (tr->feature[i] >= 0)
                 c->node_rank[i] = (int32_t)rank_between(c, tr->feature[i], tr->threshold[i],
-                                                        c->seen_ids[tr->split_lo[i]],
-                                                        c->seen_ids[tr->split_hi[i]]);
+                                                        tr->split_lo[i], tr->split_hi[i]);
         if (nw) score_node(c, 0, 0, root, c->wlist, nw);
         /* one sequential pass: every candidate takes its leaf's value */
         const double inv_count = 1.0 / (double)(t + 1);

@@ -71,8 +71,7 @@ typedef struct {
     int use_avx2;       /* 1: split words with AVX2 (same bits as the SSE2 / plain path) */
     int bitset_depth;   /* tree levels scored with bitsets; deeper subtrees walk per row */
     /* carved from the caller's block */
-    double *Xn;          /* n_all x d, rows in internal order */
-    double *Xn_alt;      /* the same, for renumbering */
+    double *Xn;          /* n_all x d, X_all's rows in row order (not renumbered) */
     int32_t *perm;       /* internal id -> row */
     int32_t *perm_alt;
     int32_t *order;      /* n_all: scratch of the renumbering */
@@ -96,6 +95,11 @@ typedef struct {
     double *score;       /* n_all, by row: EI of active rows */
     double *X_seen;      /* max_seen x d */
     int32_t *seen_ids;   /* max_seen: internal ids of the seen rows */
+    int32_t *seen_rank;  /* d x max_seen: the seen rows' ranks per feature, ascending */
+    double *seen_val;    /* d x max_seen: their values */
+    int32_t *seen_pos;   /* d x max_seen: position of seen row s in that order */
+    lc_sort_item *sort1; /* max(n_all, max_seen) items: sorting scratch */
+    lc_sort_item *sort2;
     void *fit_work;      /* lc_forest_fit_workspace_bytes(max_seen, d) */
     int32_t *node_rank;  /* per node of the current tree: #{candidates <= its threshold} */
     lc_forest tree;      /* one tree at a time, lc_forest_max_nodes(max_seen) slots */

@@ -39,6 +39,28 @@ void lc_sort_items(lc_sort_item *a, int64_t n, lc_sort_item *tmp) {
     if (src != a) memcpy(a, src, sizeof(lc_sort_item) * (size_t)n);
 }
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+/* c ? a : b and max(a, b) without branches (a, b not NaN) */
+static inline double lc_select(int c, double a, double b) {
+    const __m128d m = _mm_castsi128_pd(_mm_set1_epi64x(-(int64_t)(c != 0)));
+    return _mm_cvtsd_f64(_mm_or_pd(_mm_and_pd(m, _mm_set_sd(a)), _mm_andnot_pd(m, _mm_set_sd(b))));
+}
+static inline double lc_max(double a, double b) {
+    return _mm_cvtsd_f64(_mm_max_sd(_mm_set_sd(a), _mm_set_sd(b)));
+}
+#else
+static inline double lc_select(int c, double a, double b) { return c ? a : b; }
+static inline double lc_max(double a, double b) { return a > b ? a : b; }
+#endif
+
+/* What the split scan reads of a row for one feature (one 16-byte load). */
+typedef struct {
+    double wy;  /* w * y */
+    int32_t w;  /* bootstrap count */
+    int32_t xr; /* dense rank of the row's value in the feature */
+} scan_ent;
+
 /* Workspace layout (each part rounded up to 8 bytes). */
 typedef struct {
     double *xc;        /* d x n, column-major copy of X */
@@ -54,6 +76,9 @@ typedef struct {
     double *wy;        /* n: w[i] * y[i] */
     int32_t *feats;    /* d */
     uint8_t *tried;    /* d */
+    int32_t *xr;       /* d x n: dense rank of each row's value per feature (equal values,
+                          equal ranks; once per fit) */
+    scan_ent *ent;     /* d x n: per tree, {w*y, w, xr} of each row per feature */
 } fit_ws;
 
 #define ALIGN8(x) (((x) + 7u) & ~(size_t)7u)
@@ -80,6 +105,8 @@ static size_t fit_ws_layout(int64_t n, int d, void *work, fit_ws *ws) {
     TAKE(wy, double, nn);
     TAKE(feats, int32_t, dd);
     TAKE(tried, uint8_t, dd);
+    TAKE(xr, int32_t, dd * nn);
+    TAKE(ent, scan_ent, dd * nn);
 #undef TAKE
     return off;
 }
@@ -101,15 +128,25 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
     }
     double *wy = ws->wy;
     for (int64_t i = 0; i < n; i++) wy[i] = (double)w[i] * y[i];
-    /* Distinct rows in each feature's order. */
+    /* Distinct rows in each feature's order (branch-free), and the scan entries. */
     int32_t m = 0;
     for (int k = 0; k < d; k++) {
         const int32_t *o = ws->ord + (size_t)k * (size_t)n;
         int32_t *ix = ws->idx + (size_t)k * (size_t)n;
         int32_t c = 0;
-        for (int64_t i = 0; i < n; i++)
-            if (w[o[i]] > 0) ix[c++] = o[i];
+        for (int64_t i = 0; i < n; i++) {
+            const int32_t r = o[i];
+            ix[c] = r;
+            c += w[r] > 0;
+        }
         m = c;
+        scan_ent *e = ws->ent + (size_t)k * (size_t)n;
+        const int32_t *xr = ws->xr + (size_t)k * (size_t)n;
+        for (int64_t i = 0; i < n; i++) {
+            e[i].wy = wy[i];
+            e[i].w = w[i];
+            e[i].xr = xr[i];
+        }
     }
     const int64_t base = f->offset[slot];
     int32_t *feature = f->feature + base, *left = f->left + base, *right = f->right + base;
@@ -168,38 +205,119 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
                     ws->tried[ws->feats[k]] = 1;
                 }
             }
-            for (int k = 0; k < d; k++) {
+            best_proxy = -1.0;  /* every proxy is >= 0: the first valid position wins */
+            const double *recip = ws->recip;
+            if (nd == 2) {
+                /* Two rows (so min_samples_leaf == 1): each feature either cannot split them
+                 * or puts one of two rows first; both proxies once, then the same choice as
+                 * the scan below.  Both children are leaves (one row < min_samples_split):
+                 * written at once, nothing partitioned. */
+                const int32_t ra = ix0[start], rb = ix0[start + 1];
+                double pa, pb;
+                {
+                    double sl = 0.0;
+                    sl += wy[ra];
+                    const double sr = S - sl;
+                    pa = sl * sl * recip[w[ra]] + sr * sr * recip[Wi - w[ra]];
+                }
+                {
+                    double sl = 0.0;
+                    sl += wy[rb];
+                    const double sr = S - sl;
+                    pb = sl * sl * recip[w[rb]] + sr * sr * recip[Wi - w[rb]];
+                }
+                for (int k = 0; k < d; k++) {
+                    if (mf < d && !ws->tried[k]) continue;
+                    const int32_t *ix = ws->idx + (size_t)k * (size_t)n;
+                    const int32_t *xr = ws->xr + (size_t)k * (size_t)n;
+                    const int32_t r0 = ix[start];
+                    if (!(xr[r0] < xr[ix[start + 1]])) continue;
+                    const double proxy = r0 == ra ? pa : pb;
+                    if (proxy > best_proxy) {
+                        best_proxy = proxy;
+                        best_f = k;
+                        best_pos = start;
+                    }
+                }
+                if (best_f >= 0) {
+                    const int32_t *ixb = ws->idx + (size_t)best_f * (size_t)n;
+                    const double *xb = ws->xc + (size_t)best_f * (size_t)n;
+                    const int32_t r0 = ixb[start], r1 = ixb[start + 1];
+                    const double a = xb[r0], b = xb[r1];
+                    double thr = a / 2.0 + b / 2.0;
+                    if (thr == b) thr = a;
+                    feature[node] = best_f;
+                    threshold[node] = thr;
+                    if (f->split_lo) {
+                        f->split_lo[base + node] = r0;
+                        f->split_hi[base + node] = r1;
+                    }
+                    for (int c = 0; c < 2; c++) {
+                        const int32_t i = c == 0 ? r0 : r1;
+                        const int32_t leaf = next++;
+                        double Sc = 0.0;
+                        Sc += wy[i];
+                        const double Wc = (double)w[i];
+                        const double mc = Sc / Wc;
+                        const double dv = y[i] - mc;
+                        double V = 0.0;
+                        V += (double)w[i] * dv * dv;
+                        value[leaf] = mc;
+                        leaf_var[leaf] = V / Wc;
+                        feature[leaf] = -1;
+                        left[leaf] = -1;
+                        right[leaf] = -1;
+                        threshold[leaf] = 0.0;
+                        if (c == 0) left[node] = leaf;
+                        else right[node] = leaf;
+                    }
+                    if (depth + 1 > max_depth_seen) max_depth_seen = depth + 1;
+                    continue;
+                }
+            }
+            for (int k = 0; k < d && nd > 2; k++) {
                 if (mf < d && !ws->tried[k]) continue;
                 const int32_t *ix = ws->idx + (size_t)k * (size_t)n;
-                const double *xk = ws->xc + (size_t)k * (size_t)n;
-                if (!(xk[ix[start]] < xk[ix[end - 1]])) continue;  /* constant here */
-                const double *recip = ws->recip;
+                const scan_ent *e = ws->ent + (size_t)k * (size_t)n;
+                if (!(e[ix[start]].xr < e[ix[end - 1]].xr)) continue;  /* constant here */
                 /* left = ix[start..q]: q runs over [start + msl - 1, end - msl - 1] */
                 int32_t wl = 0;
                 double sl = 0.0;
                 int32_t q = start;
                 for (; q < start + msl - 1; q++) {
-                    wl += w[ix[q]];
-                    sl += wy[ix[q]];
+                    wl += e[ix[q]].w;
+                    sl += e[ix[q]].wy;
                 }
-                const int32_t q_last = end - msl - 1;
-                double xcur = xk[ix[q]];
-                for (; q <= q_last; q++) {
-                    const int32_t i = ix[q];
-                    wl += w[i];
-                    sl += wy[i];
-                    const double xnext = xk[ix[q + 1]];
-                    if (xcur < xnext) {
-                        const double sr = S - sl;
-                        /* products with exact-int reciprocals: no division in the scan */
-                        const double proxy = sl * sl * recip[wl] + sr * sr * recip[Wi - wl];
-                        if (proxy > best_proxy || best_f < 0) {
-                            best_proxy = proxy;
-                            best_f = k;
-                            best_pos = q;
-                        }
-                    }
-                    xcur = xnext;
+                const int64_t q_last = end - msl - 1;
+                /* proxies are >= 0, so their bit patterns order like them (int64); an invalid
+                 * position becomes -1, below every proxy: the loop has no branch but its own */
+                int64_t bpb = -1, bq = -1;
+                int64_t cw = e[ix[q]].w, cxr = e[ix[q]].xr, wl64 = wl;
+                double cwy = e[ix[q]].wy;
+                const double *rr = recip + Wi; /* rr[-wl] = 1 / (Wi - wl) */
+                for (int64_t qq = q; qq <= q_last; qq++) {
+                    const scan_ent *nx = e + ix[qq + 1];
+                    wl64 += cw;
+                    sl += cwy;
+                    const double sr = S - sl;
+                    /* products with exact-int reciprocals: no division in the scan */
+                    const double proxy = sl * sl * recip[wl64] + sr * sr * rr[-wl64];
+                    int64_t pb;
+                    memcpy(&pb, &proxy, sizeof pb);
+                    pb = cxr < (int64_t)nx->xr ? pb : -1;
+                    bq = pb > bpb ? qq : bq;
+                    bpb = pb > bpb ? pb : bpb;
+                    cw = nx->w;
+                    cwy = nx->wy;
+                    cxr = nx->xr;
+                }
+                double bp;
+                memcpy(&bp, &bpb, sizeof bp);
+                if (bq >= 0 && !(bp > best_proxy)) bq = -1;
+                if (bq >= 0) {  /* strictly better than the earlier features' best */
+                    best_proxy = bp;
+                    best_f = k;
+                    best_pos = (int32_t)bq;
                 }
             }
             if (best_f < 0) is_leaf = 1;
@@ -266,7 +384,13 @@ void lc_forest_presort(const double *X, int64_t n, int d, void *work) {
         for (int64_t i = 0; i < n; i++) { ws.s1[i].key = xk[i]; ws.s1[i].idx = (int32_t)i; }
         lc_sort_items(ws.s1, n, ws.s2);
         int32_t *o = ws.ord + (size_t)k * (size_t)n;
-        for (int64_t i = 0; i < n; i++) o[i] = ws.s1[i].idx;
+        int32_t *xr = ws.xr + (size_t)k * (size_t)n;
+        int32_t r = 0;
+        for (int64_t i = 0; i < n; i++) {
+            o[i] = ws.s1[i].idx;
+            r += i > 0 && ws.s1[i].key > ws.s1[i - 1].key;
+            xr[ws.s1[i].idx] = r;
+        }
     }
 }
 
