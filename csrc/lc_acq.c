@@ -377,27 +377,20 @@ static inline uint64_t below32(const int32_t *r, int32_t k) {
 #ifdef LC_HAVE_AVX2_DISPATCH
 /* The same bits as below16, with AVX2 (chosen at run time; integer compares, so the
  * result does not depend on the path taken). */
-/* leaf_of[64 w + b] = node for the set bits b of `bits`: dense words with 8-lane blends,
- * sparse ones bit by bit. */
+/* leaf_of[64 w + b] = node for the set bits b of `bits`: 8-lane blends for every word (a
+ * bit-by-bit loop for sparse words costs more in mispredicted exits than it saves). */
 __attribute__((target("avx2,popcnt"))) static inline void write_word_avx2(int32_t *leaf_of,
                                                                         int64_t w,
                                                                         uint64_t bits,
                                                                         int32_t node) {
     int32_t *out = leaf_of + w * 64;
-    if (__builtin_popcountll(bits) >= 12) {
-        const __m256i vnode = _mm256_set1_epi32(node);
-        const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-        for (int g = 0; g < 8; g++) {
-            const __m256i byte = _mm256_set1_epi32((int)((bits >> (8 * g)) & 0xFF));
-            const __m256i m = _mm256_cmpeq_epi32(_mm256_and_si256(byte, bit), bit);
-            __m256i *p = (__m256i *)(out + 8 * g);
-            _mm256_storeu_si256(p, _mm256_blendv_epi8(_mm256_loadu_si256(p), vnode, m));
-        }
-        return;
-    }
-    while (bits) {
-        out[__builtin_ctzll(bits)] = node;
-        bits &= bits - 1;
+    const __m256i vnode = _mm256_set1_epi32(node);
+    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    for (int g = 0; g < 8; g++) {
+        const __m256i byte = _mm256_set1_epi32((int)((bits >> (8 * g)) & 0xFF));
+        const __m256i m = _mm256_cmpeq_epi32(_mm256_and_si256(byte, bit), bit);
+        __m256i *p = (__m256i *)(out + 8 * g);
+        _mm256_storeu_si256(p, _mm256_blendv_epi8(_mm256_loadu_si256(p), vnode, m));
     }
 }
 
@@ -449,8 +442,7 @@ __attribute__((target("avx2,popcnt"))) static void split_words_avx2(
     *nl_out = nl;
     *nr_out = nr;
 }
-/* Write `node` to leaf_of at the set bits of the listed words: dense words with 8-lane
- * blends, sparse ones bit by bit. */
+/* Write `node` to leaf_of at the set bits of the listed words (8-lane blends per word). */
 __attribute__((target("avx2,popcnt"))) static void leaf_write_avx2(
     int32_t *leaf_of, const uint64_t *set, const int32_t *lst, int64_t nw, int32_t node) {
     for (int64_t i = 0; i < nw; i++) {
@@ -663,6 +655,15 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
         if (c->tree.depth[0] > c->last_depth_max) c->last_depth_max = c->tree.depth[0];
         /* every split's rank first: independent searches overlap their cache misses */
         const lc_forest *tr = &c->tree;
+        for (int32_t i = 0; i < tr->n_nodes[0]; i++)  /* warm the places searched */
+            if (tr->feature[i] >= 0) {
+                const int k = tr->feature[i];
+                const size_t off = (size_t)k * c->max_seen;
+                const int32_t *sr = c->seen_rank + off;
+                const int64_t lo = sr[c->seen_pos[off + tr->split_lo[i]]];
+                const int64_t hi = sr[c->seen_pos[off + tr->split_hi[i]]];
+                __builtin_prefetch(c->sorted_vals + (size_t)k * n_all + ((lo + hi) >> 1));
+            }
         for (int32_t i = 0; i < tr->n_nodes[0]; i++)
             if (tr->feature[i] >= 0)
                 c->node_rank[i] = (int32_t)rank_between(c, tr->feature[i], tr->threshold[i],
