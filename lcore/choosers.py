@@ -27,6 +27,7 @@ A plain function ``fn(X_seen, y_seen, candidates_mask, rng) -> row`` works too
 
 from __future__ import annotations
 
+import abc
 import numbers
 from typing import Callable
 
@@ -71,17 +72,17 @@ def _check_row(row, mask: np.ndarray, who) -> int:
     return int(row)
 
 
-class Chooser:
+class Chooser(abc.ABC):
     """Base class of choosers (see the module docstring for the protocol)."""
 
     needs_features: bool = True
 
-    def prepare(self, X_all) -> None:
+    def prepare(self, X_all) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Called once per replay with the table's features (n_all, d), or None."""
 
+    @abc.abstractmethod
     def choose(self, X_seen, y_seen, candidates_mask, rng) -> int:
         """The row to evaluate next (an index with ``candidates_mask[row]`` True)."""
-        raise NotImplementedError
 
 
 class RandomChooser(Chooser):
