@@ -7,8 +7,12 @@
  * k = #{x_f <= thr} is found once per node (bucket table + a short binary search); one
  * 64-bit word of the left set is then 64 small-integer compares (SSE2: 8 compares and 4
  * movemasks).  Node bitsets carry the list of their nonzero words and work is done on
- * those only; the internal k-d order keeps deep nodes' candidates in few words.  Leaves
- * add their value to their candidates' running mean / variance (lc_forest_welford).
+ * those only; the internal k-d order keeps deep nodes' candidates in few words.  A node
+ * whose candidates are spread thin (fewer than list_density per listed word) lists them
+ * once and its subtree is scored per candidate: each split partitions the id list by the
+ * same rank compare (AVX2: 8 gathered ranks, compress by a permutation table).  Every
+ * candidate ends with the id of its leaf; one pass per tree then adds the leaves' values to
+ * the candidates' running mean / variance (lc_forest_welford).
  */
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
@@ -67,7 +71,15 @@ void lc_ucb_array(const double *mu, const double *sigma, int64_t n, double kappa
 /* ------------------------------------------------------------------------------------ */
 
 #define DEFAULT_BITSET_DEPTH 48
+#define DEFAULT_LIST_DENSITY 8
 #define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
+
+static inline int lc_popcount64(uint64_t x) {
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+    return (int)((x * 0x0101010101010101ull) >> 56);
+}
 
 #if defined(__GNUC__) || defined(__clang__)
 static inline int ctz64(uint64_t x) { return __builtin_ctzll(x); }
@@ -104,8 +116,9 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     }
     TAKE(c->Xn, double, na * dd);
     TAKE(c->perm, int32_t, na);
-    TAKE(c->perm_alt, int32_t, na);
-    TAKE(c->order, int32_t, na);
+    TAKE(c->perm_alt, int32_t, na + 16);
+    TAKE(c->list_tmp, int32_t, na + 16);
+    TAKE(c->order, int32_t, na + 16);  /* + 16: list_bits_avx2 writes past the end */
     TAKE(c->leaf_count, int32_t, (size_t)stride + 1);
     TAKE(c->inv, int32_t, na);
     TAKE(c->sorted_vals, double, na * dd);
@@ -282,6 +295,7 @@ void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n
     ctx->use_avx2 = 0;
 #endif
     ctx->variance_total = variance_total;
+    ctx->list_density = DEFAULT_LIST_DENSITY;
     ctx->last_nodes = ctx->last_depth_sum = ctx->last_words = 0;
     ctx->last_depth_max = 0;
     for (int64_t i = 0; i < n_all; i++) ctx->perm[i] = (int32_t)i;
@@ -400,10 +414,11 @@ __attribute__((target("avx2,popcnt"))) static inline void write_word_avx2(int32_
 __attribute__((target("avx2,popcnt"))) static void split_words_avx2(
     const int16_t *r16, int16_t kb, const uint64_t *set, const int32_t *lst, int64_t nw,
     const int32_t *wmn, const int32_t *wmx, int64_t k, uint64_t *lset, uint64_t *rset,
-    int32_t *llst, int32_t *rlst, int64_t *nl_out, int64_t *nr_out, int32_t *leaf_of,
+    int32_t *llst, int32_t *rlst, int64_t *nl_out, int64_t *nr_out, int64_t *pop_out,
+    int32_t *leaf_of,
     int32_t lnode, int32_t rnode) {
     const __m256i K = _mm256_set1_epi16(kb);
-    int64_t nl = 0, nr = 0;
+    int64_t nl = 0, nr = 0, pl = 0, pr = 0;
     (void)wmn;
     (void)wmx;
     (void)k;
@@ -430,6 +445,7 @@ __attribute__((target("avx2,popcnt"))) static void split_words_avx2(
             lset[w] = l;
             llst[nl] = w;
             nl += l != 0;
+            pl += __builtin_popcountll(l);
         }
         if (rnode >= 0) {
             if (r) write_word_avx2(leaf_of, w, r, rnode);
@@ -437,8 +453,11 @@ __attribute__((target("avx2,popcnt"))) static void split_words_avx2(
             rset[w] = r;
             rlst[nr] = w;
             nr += r != 0;
+            pr += __builtin_popcountll(r);
         }
     }
+    pop_out[0] = pl;
+    pop_out[1] = pr;
     *nl_out = nl;
     *nr_out = nr;
 }
@@ -453,12 +472,192 @@ __attribute__((target("avx2,popcnt"))) static void leaf_write_avx2(
 
 #endif
 
+#ifdef LC_HAVE_AVX2_DISPATCH
+/* Positions of the set bits of each byte value, packed 4 bits each (lowest first). */
+static const uint32_t lc_byte_pos[256] = {
+    0x00000000u, 0x00000000u, 0x00000001u, 0x00000010u, 0x00000002u, 0x00000020u,
+    0x00000021u, 0x00000210u, 0x00000003u, 0x00000030u, 0x00000031u, 0x00000310u,
+    0x00000032u, 0x00000320u, 0x00000321u, 0x00003210u, 0x00000004u, 0x00000040u,
+    0x00000041u, 0x00000410u, 0x00000042u, 0x00000420u, 0x00000421u, 0x00004210u,
+    0x00000043u, 0x00000430u, 0x00000431u, 0x00004310u, 0x00000432u, 0x00004320u,
+    0x00004321u, 0x00043210u, 0x00000005u, 0x00000050u, 0x00000051u, 0x00000510u,
+    0x00000052u, 0x00000520u, 0x00000521u, 0x00005210u, 0x00000053u, 0x00000530u,
+    0x00000531u, 0x00005310u, 0x00000532u, 0x00005320u, 0x00005321u, 0x00053210u,
+    0x00000054u, 0x00000540u, 0x00000541u, 0x00005410u, 0x00000542u, 0x00005420u,
+    0x00005421u, 0x00054210u, 0x00000543u, 0x00005430u, 0x00005431u, 0x00054310u,
+    0x00005432u, 0x00054320u, 0x00054321u, 0x00543210u, 0x00000006u, 0x00000060u,
+    0x00000061u, 0x00000610u, 0x00000062u, 0x00000620u, 0x00000621u, 0x00006210u,
+    0x00000063u, 0x00000630u, 0x00000631u, 0x00006310u, 0x00000632u, 0x00006320u,
+    0x00006321u, 0x00063210u, 0x00000064u, 0x00000640u, 0x00000641u, 0x00006410u,
+    0x00000642u, 0x00006420u, 0x00006421u, 0x00064210u, 0x00000643u, 0x00006430u,
+    0x00006431u, 0x00064310u, 0x00006432u, 0x00064320u, 0x00064321u, 0x00643210u,
+    0x00000065u, 0x00000650u, 0x00000651u, 0x00006510u, 0x00000652u, 0x00006520u,
+    0x00006521u, 0x00065210u, 0x00000653u, 0x00006530u, 0x00006531u, 0x00065310u,
+    0x00006532u, 0x00065320u, 0x00065321u, 0x00653210u, 0x00000654u, 0x00006540u,
+    0x00006541u, 0x00065410u, 0x00006542u, 0x00065420u, 0x00065421u, 0x00654210u,
+    0x00006543u, 0x00065430u, 0x00065431u, 0x00654310u, 0x00065432u, 0x00654320u,
+    0x00654321u, 0x06543210u, 0x00000007u, 0x00000070u, 0x00000071u, 0x00000710u,
+    0x00000072u, 0x00000720u, 0x00000721u, 0x00007210u, 0x00000073u, 0x00000730u,
+    0x00000731u, 0x00007310u, 0x00000732u, 0x00007320u, 0x00007321u, 0x00073210u,
+    0x00000074u, 0x00000740u, 0x00000741u, 0x00007410u, 0x00000742u, 0x00007420u,
+    0x00007421u, 0x00074210u, 0x00000743u, 0x00007430u, 0x00007431u, 0x00074310u,
+    0x00007432u, 0x00074320u, 0x00074321u, 0x00743210u, 0x00000075u, 0x00000750u,
+    0x00000751u, 0x00007510u, 0x00000752u, 0x00007520u, 0x00007521u, 0x00075210u,
+    0x00000753u, 0x00007530u, 0x00007531u, 0x00075310u, 0x00007532u, 0x00075320u,
+    0x00075321u, 0x00753210u, 0x00000754u, 0x00007540u, 0x00007541u, 0x00075410u,
+    0x00007542u, 0x00075420u, 0x00075421u, 0x00754210u, 0x00007543u, 0x00075430u,
+    0x00075431u, 0x00754310u, 0x00075432u, 0x00754320u, 0x00754321u, 0x07543210u,
+    0x00000076u, 0x00000760u, 0x00000761u, 0x00007610u, 0x00000762u, 0x00007620u,
+    0x00007621u, 0x00076210u, 0x00000763u, 0x00007630u, 0x00007631u, 0x00076310u,
+    0x00007632u, 0x00076320u, 0x00076321u, 0x00763210u, 0x00000764u, 0x00007640u,
+    0x00007641u, 0x00076410u, 0x00007642u, 0x00076420u, 0x00076421u, 0x00764210u,
+    0x00007643u, 0x00076430u, 0x00076431u, 0x00764310u, 0x00076432u, 0x00764320u,
+    0x00764321u, 0x07643210u, 0x00000765u, 0x00007650u, 0x00007651u, 0x00076510u,
+    0x00007652u, 0x00076520u, 0x00076521u, 0x00765210u, 0x00007653u, 0x00076530u,
+    0x00076531u, 0x00765310u, 0x00076532u, 0x00765320u, 0x00765321u, 0x07653210u,
+    0x00007654u, 0x00076540u, 0x00076541u, 0x00765410u, 0x00076542u, 0x00765420u,
+    0x00765421u, 0x07654210u, 0x00076543u, 0x00765430u, 0x00765431u, 0x07654310u,
+    0x00765432u, 0x07654320u, 0x07654321u, 0x76543210u,
+};
+/* The internal ids of the set bits of the listed words, ascending (8 lanes per byte; the
+ * buffer may be written up to 8 entries past the end). */
+__attribute__((target("avx2,popcnt"))) static int64_t list_bits_avx2(
+    int32_t *ids, const uint64_t *set, const int32_t *lst, int64_t nw) {
+    const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
+    const __m256i nib = _mm256_set1_epi32(15);
+    int64_t n = 0;
+    for (int64_t i = 0; i < nw; i++) {
+        const int32_t w = lst[i];
+        const uint64_t bits = set[w];
+        for (int g = 0; g < 8; g++) {
+            const unsigned v = (unsigned)(bits >> (8 * g)) & 0xFFu;
+            const __m256i pos = _mm256_and_si256(
+                _mm256_srlv_epi32(_mm256_set1_epi32((int)lc_byte_pos[v]), shifts), nib);
+            _mm256_storeu_si256((__m256i *)(ids + n),
+                                _mm256_add_epi32(pos, _mm256_set1_epi32(w * 64 + 8 * g)));
+            n += __builtin_popcount(v);
+        }
+    }
+    return n;
+}
+/* Partition the n ids by rank16 < kb: those below to `left`, the others to `right` (both
+ * in order); returns the count below.  Writes at most 8 entries at a time, never past
+ * left[n - 1] or right[n - 1]... except that `right` may take up to 7 more (scratch). */
+__attribute__((target("avx2,popcnt"))) static int64_t partition16_avx2(
+    const int32_t *ids, int64_t n, const int16_t *r16, int16_t kb, int32_t *left,
+    int32_t *right, int64_t *nr_out) {
+    const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
+    const __m256i nib = _mm256_set1_epi32(15);
+    const __m256i K = _mm256_set1_epi32(kb);
+    int64_t l = 0, r = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256i J = _mm256_loadu_si256((const __m256i *)(ids + i));
+        /* 32-bit loads at the 16-bit ranks (the padded arrays sit inside the context's
+         * block, so the 2 bytes past the last one are readable); low halves sign-extended */
+        __m256i R = _mm256_i32gather_epi32((const int *)r16, J, 2);
+        R = _mm256_srai_epi32(_mm256_slli_epi32(R, 16), 16);
+        const int m = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(K, R)));
+        const __m256i pl = _mm256_and_si256(
+            _mm256_srlv_epi32(_mm256_set1_epi32((int)lc_byte_pos[m]), shifts), nib);
+        const __m256i pr = _mm256_and_si256(
+            _mm256_srlv_epi32(_mm256_set1_epi32((int)lc_byte_pos[~m & 255]), shifts), nib);
+        _mm256_storeu_si256((__m256i *)(left + l), _mm256_permutevar8x32_epi32(J, pl));
+        _mm256_storeu_si256((__m256i *)(right + r), _mm256_permutevar8x32_epi32(J, pr));
+        const int cnt = __builtin_popcount((unsigned)m);
+        l += cnt;
+        r += 8 - cnt;
+    }
+    for (; i < n; i++) {
+        const int32_t j = ids[i];
+        const int64_t lt = r16[j] < kb;
+        left[l] = j;
+        right[r] = j;
+        l += lt;
+        r += 1 - lt;
+    }
+    *nr_out = r;
+    return l;
+}
+#endif
+
+/* Score the subtree at `node` per candidate: its candidates are the n internal ids in `ids`;
+ * each split partitions them into `alt` (the left ones first; scalar path: left from the
+ * front, right from the back, branch-free) and the children continue there with the two
+ * buffers swapped.  A child that is a leaf takes its leaf ids at once.  Sibling subtrees
+ * own disjoint ranges of both buffers, and no write leaves the node's range [0, n). */
+static void score_list(lc_rfei_ctx *c, int32_t node, int32_t *ids, int32_t *alt, int64_t n) {
+    const lc_forest *f = &c->tree;
+    const int32_t feat = f->feature[node];
+    int32_t *leaf_of = c->leaf_of;
+    if (feat < 0) {
+        for (int64_t i = 0; i < n; i++) leaf_of[ids[i]] = node;
+        return;
+    }
+    const int64_t k = c->node_rank[node];
+    const int64_t padded = c->n_words * 64;
+    const int32_t ln = f->left[node], rn = f->right[node];
+    const int lleaf = f->feature[ln] < 0, rleaf = f->feature[rn] < 0;
+    int64_t l = 0, h = n - 1;
+    /* the comparison of candidate j: rank below k (x <= threshold) */
+#define LC_LT(j) (c->rank16 ? (int64_t)(r16[j] < kb) : (int64_t)(r32[j] < (int32_t)k))
+    const int16_t *r16 = c->rank16 ? c->rank16 + (size_t)feat * padded : NULL;
+    const int32_t *r32 = c->rank32 ? c->rank32 + (size_t)feat * padded : NULL;
+    const int16_t kb = (int16_t)(k >= 65536 ? 32767 : k - 32768);
+    if (lleaf && rleaf) {  /* both children are leaves: no partition */
+        for (int64_t i = 0; i < n; i++) {
+            const int32_t j = ids[i];
+            leaf_of[j] = LC_LT(j) ? ln : rn;
+        }
+        return;
+    }
+    if (lleaf) {  /* the left leaf is written now (right ones are overwritten later) */
+        for (int64_t i = 0; i < n; i++) {
+            const int32_t j = ids[i];
+            const int64_t lt = LC_LT(j);
+            leaf_of[j] = ln;
+            alt[h] = j;
+            h -= 1 - lt;
+        }
+        if (h + 1 < n) score_list(c, rn, alt + h + 1, ids + h + 1, n - h - 1);
+        return;
+    }
+    if (rleaf) {
+        for (int64_t i = 0; i < n; i++) {
+            const int32_t j = ids[i];
+            const int64_t lt = LC_LT(j);
+            leaf_of[j] = rn;
+            alt[l] = j;
+            l += lt;
+        }
+        if (l) score_list(c, ln, alt, ids, l);
+        return;
+    }
+#ifdef LC_HAVE_AVX2_DISPATCH
+    if (c->use_avx2 && c->rank16) {
+        int64_t nr = 0;
+        l = partition16_avx2(ids, n, r16, kb, alt, c->list_tmp, &nr);
+        memcpy(alt + l, c->list_tmp, sizeof(int32_t) * (size_t)nr);
+    } else
+#endif
+    for (int64_t i = 0; i < n; i++) {
+        const int32_t j = ids[i];
+        const int64_t lt = LC_LT(j);
+        alt[l] = j;
+        alt[h] = j;
+        l += lt;
+        h -= 1 - lt;
+    }
+#undef LC_LT
+    if (l) score_list(c, f->left[node], alt, ids, l);
+    if (n - l) score_list(c, f->right[node], alt + l, ids + l, n - l);
+}
+
 /* Score the subtree at `node`, whose candidates are the bitset `set`, read only at its nw
  * listed nonzero words `lst` (other words are stale).  Its children's sets go to the two
  * slots of level lvl + 1 (left: slot 2(lvl+1), right: slot 2(lvl+1) + 1), which deeper
  * levels do not touch. */
 static void score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *set,
-                       const int32_t *lst, int64_t nw) {
+                       const int32_t *lst, int64_t nw, int64_t pop) {
     const lc_forest *f = &c->tree;
     const int64_t W = c->n_words;
     const int32_t feat = f->feature[node];
@@ -484,22 +683,24 @@ static void score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *se
         }
         return;
     }
-    if (lvl >= c->bitset_depth) {
-        /* deep subtree: walk each of its candidates */
-        const int d = c->d;
+    if (lvl >= c->bitset_depth || pop < (int64_t)c->list_density * nw) {
+        /* few candidates per word: list them once and score the subtree per candidate */
+        int32_t *ids = c->order + c->list_used, *alt = c->perm_alt + c->list_used;
+        int64_t n = 0;
+#ifdef LC_HAVE_AVX2_DISPATCH
+        if (c->use_avx2) n = list_bits_avx2(ids, set, lst, nw);
+        else
+#endif
         for (int64_t i = 0; i < nw; i++) {
             const int64_t w = lst[i];
             uint64_t bits = set[w];
             while (bits) {
-                const int64_t j = w * 64 + ctz64(bits);
+                ids[n++] = (int32_t)(w * 64 + ctz64(bits));
                 bits &= bits - 1;
-                const double *x = c->Xn + (size_t)c->perm[j] * d;
-                int32_t nd = node;
-                while (f->feature[nd] >= 0)
-                    nd = x[f->feature[nd]] <= f->threshold[nd] ? f->left[nd] : f->right[nd];
-                leaf_of[j] = nd;
             }
         }
+        c->list_used += n;
+        score_list(c, node, ids, alt, n);
         return;
     }
     c->last_words += nw;
@@ -508,7 +709,7 @@ static void score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *se
     uint64_t *lset = c->slots + slot * W, *rset = lset + W;
     int32_t *llst = c->wlist + slot * W, *rlst = llst + W;
     const int64_t padded = W * 64;
-    int64_t nl = 0, nr = 0;
+    int64_t nl = 0, nr = 0, pops[2] = {0, 0};
     /* words wholly below / above the threshold need no compares */
     const int32_t *wmn = c->wmin + (size_t)feat * W, *wmx = c->wmax + (size_t)feat * W;
     if (c->rank16 && c->use_avx2) {
@@ -519,7 +720,7 @@ static void score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *se
         const int32_t lleaf = f->feature[ln] < 0 ? ln : -1;
         const int32_t rleaf = f->feature[rn] < 0 ? rn : -1;
         split_words_avx2(r16, kb, set, lst, nw, wmn, wmx, k, lset, rset, llst, rlst, &nl, &nr,
-                         leaf_of, lleaf, rleaf);
+                         pops, leaf_of, lleaf, rleaf);
         if (lleaf >= 0) nl = 0;  /* done */
         if (rleaf >= 0) nr = 0;
 #endif
@@ -539,6 +740,8 @@ static void score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *se
             rlst[nr] = w;
             nl += l != 0;
             nr += r != 0;
+            pops[0] += lc_popcount64(l);
+            pops[1] += lc_popcount64(r);
         }
     } else {
         const int32_t *r32 = c->rank32 + (size_t)feat * padded;
@@ -555,10 +758,12 @@ static void score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *se
             rlst[nr] = w;
             nl += l != 0;
             nr += r != 0;
+            pops[0] += lc_popcount64(l);
+            pops[1] += lc_popcount64(r);
         }
     }
-    if (nl) score_node(c, f->left[node], lvl + 1, lset, llst, nl);
-    if (nr) score_node(c, f->right[node], lvl + 1, rset, rlst, nr);
+    if (nl) score_node(c, f->left[node], lvl + 1, lset, llst, nl, pops[0]);
+    if (nr) score_node(c, f->right[node], lvl + 1, rset, rlst, nr, pops[1]);
 }
 
 #ifdef LC_HAVE_AVX2_DISPATCH
@@ -633,9 +838,11 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
     memset(root, 0, sizeof(uint64_t) * (size_t)W);
     for (int64_t j = 0; j < n_all; j++)
         root[j >> 6] |= (uint64_t)(active[c->perm[j]] != 0) << (j & 63);
-    int64_t nw = 0;
-    for (int64_t w = 0; w < W; w++)
+    int64_t nw = 0, n_active = 0;
+    for (int64_t w = 0; w < W; w++) {
         if (root[w]) c->wlist[nw++] = (int32_t)w;
+        n_active += lc_popcount64(root[w]);
+    }
     memset(c->acc_mean, 0, sizeof(double) * (size_t)n_all);
     memset(c->acc_m2, 0, sizeof(double) * (size_t)n_all);
     memset(c->acc_lv, 0, sizeof(double) * (size_t)n_all);
@@ -668,7 +875,8 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
             if (tr->feature[i] >= 0)
                 c->node_rank[i] = (int32_t)rank_between(c, tr->feature[i], tr->threshold[i],
                                                         tr->split_lo[i], tr->split_hi[i]);
-        if (nw) score_node(c, 0, 0, root, c->wlist, nw);
+        c->list_used = 0;
+        if (nw) score_node(c, 0, 0, root, c->wlist, nw, n_active);
         /* one sequential pass: every candidate takes its leaf's value */
         const double inv_count = 1.0 / (double)(t + 1);
         const double *value = c->tree.value, *leaf_var = c->tree.leaf_var;

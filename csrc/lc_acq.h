@@ -26,6 +26,9 @@
  * the last tree scored (the next forest splits the candidates much like this one); only
  * the speed depends on it.  A context is therefore used by one thread at a time (one
  * context per worker).  params->max_features is clamped to [1, d] (a large value = all).
+ * Scoring descends each tree with one candidate bitset per node; where a node's
+ * candidates are spread thin (fewer than list_density = 8 per nonzero 64-bit word) its
+ * subtree goes per candidate over a list of ids instead (only the speed differs).
  * The split search runs AVX2 code where the CPU has it (chosen in prepare; integer compares
  * and the same IEEE operations lane by lane, so the results do not depend on it).
  *
@@ -69,12 +72,15 @@ typedef struct {
     int variance_total;
     int64_t n_words;    /* 64-bit words per candidate bitset: ceil(n_all / 64) */
     int use_avx2;       /* 1: split words with AVX2 (same bits as the SSE2 / plain path) */
-    int bitset_depth;   /* tree levels scored with bitsets; deeper subtrees walk per row */
+    int bitset_depth;   /* tree levels scored with bitsets at most; deeper subtrees go per row */
+    int list_density;   /* a node with fewer candidates per listed word goes per row */
+    int64_t list_used;  /* per tree: entries of order / perm_alt taken by per-row subtrees */
     /* carved from the caller's block */
     double *Xn;          /* n_all x d, X_all's rows in row order (not renumbered) */
     int32_t *perm;       /* internal id -> row */
-    int32_t *perm_alt;
-    int32_t *order;      /* n_all: scratch of the renumbering */
+    int32_t *perm_alt;   /* n_all + 16: renumbering buffer, scratch of per-row subtrees */
+    int32_t *order;      /* n_all + 16: scratch of the renumbering and of per-row subtrees */
+    int32_t *list_tmp;   /* n_all + 16: scratch of per-row subtrees */
     int32_t *leaf_count; /* lc_forest_max_nodes(max_seen) + 1: scratch of the renumbering */
     int32_t *inv;        /* row -> internal id */
     double *sorted_vals; /* d x n_all, each feature ascending */
