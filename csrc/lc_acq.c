@@ -72,6 +72,9 @@ void lc_ucb_array(const double *mu, const double *sigma, int64_t n, double kappa
 
 #define DEFAULT_BITSET_DEPTH 48
 #define DEFAULT_LIST_DENSITY 8
+/* every LC_COARSE-th sorted value per feature: the rank search starts there */
+#define LC_COARSE 16
+#define LC_N_COARSE(n) (((n) + LC_COARSE - 1) / LC_COARSE)
 #define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
 
 static inline int lc_popcount64(uint64_t x) {
@@ -122,6 +125,7 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     TAKE(c->leaf_count, int32_t, (size_t)stride + 1);
     TAKE(c->inv, int32_t, na);
     TAKE(c->sorted_vals, double, na * dd);
+    TAKE(c->coarse_vals, double, dd * (size_t)LC_N_COARSE(n_all));
     if (small) {
         TAKE(c->rank16, int16_t, dd * padded);
         TAKE(c->rank16_alt, int16_t, dd * padded);
@@ -311,6 +315,8 @@ void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n
         lc_sort_items(s1, n_all, s2);
         double *sv = ctx->sorted_vals + (size_t)k * n_all;
         for (int64_t q = 0; q < n_all; q++) sv[q] = s1[q].key;
+        double *cv = ctx->coarse_vals + (size_t)k * LC_N_COARSE(n_all);
+        for (int64_t g = 0; g < LC_N_COARSE(n_all); g++) cv[g] = sv[g * LC_COARSE];
         if (ctx->rank16) {
             int16_t *r = ctx->rank16 + (size_t)k * padded;
             for (int64_t q = 0; q < n_all; q++) r[s1[q].idx] = (int16_t)(q - 32768);
@@ -352,8 +358,27 @@ static inline int64_t rank_between(const lc_rfei_ctx *c, int k, double thr, int6
         p1 = le ? p1 : mid;
     }
     const double *vals = c->sorted_vals + (size_t)k * c->n_all;
-    const double *q = vals + sr[p0] + 1;
-    int64_t n = sr[p1] - (sr[p0] + 1);
+    /* positions a..b-1: vals[a - 1] <= thr < vals[b]; first the every-16th values (a small
+     * array that stays in cache) narrow it to at most 15 positions */
+    int64_t a = sr[p0] + 1, b = sr[p1];
+    {
+        const double *cv = c->coarse_vals + (size_t)k * LC_N_COARSE(c->n_all);
+        const int64_t g0 = (a + LC_COARSE - 1) / LC_COARSE, g1 = (b - 1) / LC_COARSE;
+        /* first g in [g0, g1] with cv[g] > thr (g1 + 1 if none) */
+        const double *cg = cv + g0;
+        int64_t m = g1 - g0 + 1;
+        while (m > 0) {
+            const int64_t half = m >> 1;
+            const int le = cg[half] <= thr;
+            cg = le ? cg + half + 1 : cg;
+            m = le ? m - half - 1 : half;
+        }
+        const int64_t g = cg - cv;
+        if (g <= g1) b = g * LC_COARSE;             /* vals[b] > thr */
+        if (g > g0) a = (g - 1) * LC_COARSE + 1;    /* vals[a - 1] <= thr */
+    }
+    const double *q = vals + a;
+    int64_t n = b - a;
     while (n > 0) {  /* branch-free: first value > thr */
         const int64_t half = n >> 1;
         const int le = q[half] <= thr;

@@ -84,6 +84,7 @@ typedef struct {
     int32_t *leaf_count; /* lc_forest_max_nodes(max_seen) + 1: scratch of the renumbering */
     int32_t *inv;        /* row -> internal id */
     double *sorted_vals; /* d x n_all, each feature ascending */
+    double *coarse_vals; /* d x ceil(n_all / 16): every 16th of them */
     int16_t *rank16;     /* d x 64 n_words: position in the sorted order - 32768, by
                             internal id (n_all <= 65536; else NULL) */
     int32_t *rank32;     /* d x 64 n_words: the same for larger tables (else NULL) */
