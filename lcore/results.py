@@ -87,7 +87,7 @@ class Results:
         ttg = self.time_to_goal
         # quantiles by order statistics, so that censored repeats (inf) stay inf
         srt = np.sort(ttg)
-        med = _median_inf(srt)
+        med = _quantile_inf(srt, 0.5)
         q25 = _quantile_inf(srt, 0.25)
         q75 = _quantile_inf(srt, 0.75)
         ok = self.success
@@ -161,10 +161,6 @@ class Results:
     def plot(self, ax=None, **kw):
         """Box plot of time-to-goal (see :func:`plot_time_to_goal`)."""
         return plot_time_to_goal([self], ax=ax, **kw)
-
-
-def _median_inf(srt: np.ndarray) -> float:
-    return _quantile_inf(srt, 0.5)
 
 
 def _quantile_inf(srt: np.ndarray, q: float) -> float:
@@ -346,9 +342,6 @@ def compare(a: Results, b: Results, n_boot: int = 2000, seed: int = 0,
 
 def _plt():
     try:
-        import matplotlib
-
-        matplotlib.use(matplotlib.get_backend())
         import matplotlib.pyplot as plt
     except ImportError:  # pragma: no cover
         raise ImportError("plotting needs matplotlib: pip install 'lcore[plot]'") from None
