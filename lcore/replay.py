@@ -190,7 +190,7 @@ def replay_python(
     trace: bool = False,
 ):
     """One repeat on the Python path. Returns ``(result dict, trace dict or None)``."""
-    from lcore.stopping import History
+    from lcore.stopping import History, Never
 
     acc, tim, nfin, obj, X = (
         arrays["acc"], arrays["time"], arrays["n_finished"], arrays["objective"], arrays["X"]
@@ -209,8 +209,6 @@ def replay_python(
     tr: dict[str, list] = {k: [] for k in ("row", "epochs", "stopped", "reported", "clock")}
     builtin_random = c_chooser is not None and c_chooser["kind"] == 0
     builtin_rfei = c_chooser is not None and c_chooser["kind"] == 1
-    from lcore.stopping import Never
-
     asks = rule is not None and not isinstance(rule, Never)
 
     while n_eval < max_evals and n_active > 0 and clock < max_time:
