@@ -941,8 +941,49 @@ int64_t lc_rfei_choose(lc_rfei_ctx *ctx, const int64_t *seen_rows, const double 
     for (int64_t i = 0; i < n_all; i++)
         if (active[i]) { first = i; break; }
     if (first < 0) return -1;
-    lc_rfei_score(ctx, seen_rows, y_seen, n_seen, active, best, xi, forest_seed, NULL, NULL,
-                  ctx->score);
+    rfei_accumulate(ctx, seen_rows, y_seen, n_seen, active, forest_seed);
+    /* EI only where it can reach the maximum.  EI = E[max(mu + sigma Z - best - xi, 0)]
+     * <= max(imp, 0) + sigma / sqrt(2 pi), and for imp < 0 (z = imp / sigma = -a, Mills-ratio
+     * bound Phi(-a) >= a phi(a) / (1 + a^2)) EI = sigma (phi(a) - a Phi(-a))
+     * <= sigma phi(a) / (1 + a^2) <= sigma phi(0) sigma^2 / (sigma^2 + imp^2); the computed
+     * lc_ei exceeds its exact value by at
+     * most a few ulps of |imp| and sigma (its two terms), covered by the margin below.  Pass 1
+     * stores that bound per active row; the exact EI of the rows with the largest bound and
+     * the largest max(imp, 0) gives a level T <= the largest EI; pass 2 computes lc_ei exactly
+     * (same operations as lc_rfei_score) for the rows whose bound reaches T and marks the
+     * others -1 (below every EI, which is >= 0).  Any row whose EI equals the maximum has
+     * bound >= EI >= T, so the arg-max and the tie count below are those of the full pass. */
+    double *sc = ctx->score;
+    const int32_t *inv = ctx->inv;
+    const double *acc_mean = ctx->acc_mean;
+    double bu = -1.0, bl = -1.0;
+    int64_t iu = first, il = first;
+    for (int64_t i = first; i < n_all; i++) {
+        if (!active[i]) continue;
+        const int64_t j = inv[i];
+        const double s = sqrt(finish_var(ctx, j));
+        const double imp = acc_mean[j] - best - xi;
+        const double lo = imp > 0.0 ? imp : 0.0;
+        const double s2 = s * s;
+        const double hb = imp >= 0.0 ? s : s * (s2 / (s2 + imp * imp));
+        const double u = lo + hb * LC_INV_SQRT2PI + 1e-9 * (fabs(imp) + s) + 1e-300;
+        sc[i] = u;
+        if (u > bu) { bu = u; iu = i; }
+        if (lo > bl) { bl = lo; il = i; }
+    }
+    const double eu = lc_ei(acc_mean[inv[iu]], sqrt(finish_var(ctx, inv[iu])), best, xi);
+    const double el = lc_ei(acc_mean[inv[il]], sqrt(finish_var(ctx, inv[il])), best, xi);
+    const double level = eu > el ? eu : el;
+    for (int64_t i = first; i < n_all; i++) {
+        if (!active[i]) continue;
+        if (sc[i] >= level) {
+            const int64_t j = inv[i];
+            sc[i] = lc_ei(acc_mean[j], sqrt(finish_var(ctx, j)), best, xi);
+        } else {
+            sc[i] = -1.0;
+        }
+    }
+    reorder_by_leaves(ctx);
     double top = ctx->score[first];
     for (int64_t i = first; i < n_all; i++) {
         if (!active[i]) continue;
