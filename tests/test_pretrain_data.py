@@ -2,10 +2,8 @@
 
 import gzip
 import hashlib
-import os
 import pickle
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,21 +11,14 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("torchvision")
 
+from _mnist import MNIST_RAW, needs_mnist  # noqa: E402
+
 from lcore.pretrain.data import (  # noqa: E402
     load_cifar10,
     load_mnist,
     prepare,
     read_cifar10_batch,
     read_idx,
-)
-
-MNIST_RAW = Path(
-    os.environ.get("LCORE_MNIST_RAW", Path(__file__).resolve().parents[2] / "shared" / "data"
-                   / "MNIST" / "raw")
-)
-needs_mnist = pytest.mark.skipif(
-    not (MNIST_RAW / "t10k-images-idx3-ubyte.gz").is_file(),
-    reason=f"the MNIST test files are not at {MNIST_RAW} (set LCORE_MNIST_RAW)",
 )
 
 

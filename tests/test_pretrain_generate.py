@@ -29,13 +29,8 @@ from lcore.space import preset  # noqa: E402
 from lcore.table import load_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-MNIST_RAW = Path(
-    os.environ.get("LCORE_MNIST_RAW", ROOT.parent / "shared" / "data" / "MNIST" / "raw")
-)
-needs_mnist = pytest.mark.skipif(
-    not (MNIST_RAW / "t10k-images-idx3-ubyte.gz").is_file(),
-    reason=f"the MNIST test files are not at {MNIST_RAW} (set LCORE_MNIST_RAW)",
-)
+from _mnist import MNIST_RAW, needs_mnist  # noqa: E402
+
 SPACE = preset("mnist_lenet5_small")
 
 

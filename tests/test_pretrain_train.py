@@ -1,25 +1,16 @@
 """Training one configuration: real MNIST learning, recorded failures, seeds, arguments."""
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
+from _mnist import MNIST_RAW, needs_mnist  # noqa: E402
+
 from lcore.pretrain.data import load_mnist, prepare  # noqa: E402
 from lcore.pretrain.train import resolve_device, train_configuration  # noqa: E402
-
-MNIST_RAW = Path(
-    os.environ.get("LCORE_MNIST_RAW", Path(__file__).resolve().parents[2] / "shared" / "data"
-                   / "MNIST" / "raw")
-)
-needs_mnist = pytest.mark.skipif(
-    not (MNIST_RAW / "t10k-images-idx3-ubyte.gz").is_file(),
-    reason=f"the MNIST test files are not at {MNIST_RAW} (set LCORE_MNIST_RAW)",
-)
 
 SANE = dict(c1_filters=32, c2_filters=32, fc_units=128, filter_size=3, pool1=2, pool2=2,
             learning_rate=2e-3, l2=1e-4, dropout=0.2)
