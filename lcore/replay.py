@@ -103,7 +103,15 @@ def _resolve_rules(rule, rule_params: dict, T: int) -> list:
             )
         check = getattr(r, "check", None)
         if callable(check):
-            check(T)
+            try:
+                check(T)
+            except ValueError as exc:
+                if T > 1:
+                    raise
+                raise ValueError(
+                    f"{exc}: this table has a single epoch (T = 1) and rules are asked only "
+                    "after epochs t < T, so no rule can stop anything; use rule='none'"
+                ) from None
         rules.append(r)
     unused = sorted(set(rule_params) - used)
     if unused and len(specs) > 1:

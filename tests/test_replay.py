@@ -432,6 +432,10 @@ def test_absolute_goal_is_compared_at_float32_precision():
 
 
 def test_more_errors():
+    one_epoch = LookupTable([[0.5], [0.9]], [[1.0], [1.0]])
+    with pytest.raises(ValueError, match=r"single epoch \(T = 1\).*use rule='none'"):
+        lcore.simulate(one_epoch, rule="etr1", tau=1, chooser="random", progress=False)
+    assert lcore.simulate(one_epoch, chooser="random", progress=False).success.all()
     table = synthetic("mnist_lenet5", n=300, epochs=6, seed=0)
     with pytest.raises(ValueError, match="rule 'etr2': .*p.*--p 0.8"):
         lcore.simulate(table, rule="etr2", progress=False)
