@@ -198,6 +198,7 @@ def replay_python(
     trace: bool = False,
 ):
     """One repeat on the Python path. Returns ``(result dict, trace dict or None)``."""
+    from lcore.choosers import _check_row
     from lcore.stopping import History, Never
 
     acc, tim, nfin, obj, X = (
@@ -231,19 +232,8 @@ def replay_python(
                                rng)
         else:
             X_seen = None if X is None else X[seen_rows]
-            row = chooser.choose(X_seen, np.asarray(y_seen, dtype=np.float64), active.copy(),
-                                 rng)
-            if (
-                isinstance(row, (bool, np.bool_))
-                or not isinstance(row, numbers.Integral)
-                or not 0 <= row < n
-                or not active[row]
-            ):
-                raise ValueError(
-                    f"chooser {chooser!r} returned {row!r}, which is not a candidate row "
-                    f"(an int in [0, {n - 1}] not yet evaluated)"
-                )
-            row = int(row)
+            row = _check_row(chooser.choose(X_seen, np.asarray(y_seen, dtype=np.float64),
+                                            active.copy(), rng), active, chooser)
         if count_chooser_time:
             clock += _time.perf_counter() - t0
         active[row] = False
