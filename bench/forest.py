@@ -15,8 +15,16 @@ drawn at random, every other row a candidate; n_seen in {20, 100, 300, 1000}.
   Spearmint way).
 - pyrfr (SMAC3's forest) is tried too; where it does not install, the JSON says why.
 
-Timing: interleaved rounds (lcore best of 3 back-to-back calls, then one scikit-learn call,
-then the two fits), so that both sides see the same load on a shared machine.
+Both cores: lcore with ``RFEIChooser(n_threads=2)`` (trees fitted and scored on 2 OpenMP
+threads, same picks) beside scikit-learn with ``n_jobs=2`` (parallel fit, and the per-tree
+predictions on 2 joblib threads).  ``ratio_choose_2cores`` divides the faster scikit-learn
+variant (n_jobs=None or 2, per round) by lcore on 2 threads: each side at its best on the
+machine; ``ratio_choose_2threads_vs_reference`` divides the reference as specified
+(n_jobs=None) by lcore on 2 threads.
+
+Timing: interleaved rounds (lcore best of 3 back-to-back calls on 1 thread, the same on 2
+threads, one scikit-learn call with n_jobs=None and one with n_jobs=2, then the two fits), so
+that every variant sees the same load on a shared machine.
 Ratio = scikit-learn seconds / lcore seconds (min over rounds; medians and the per-round
 ratios are in the JSON).  Also reported:
 tree depths and the mean depth of the leaf a candidate reaches ("levels"), and lcore's
@@ -41,13 +49,19 @@ N_TREES = 50
 N_SEEN = (20, 100, 300, 1000)
 
 
-def sklearn_choose(X, y_seen, seen, active, seed):
+def sklearn_choose(X, y_seen, seen, active, seed, n_jobs=None):
     from scipy.stats import norm
     from sklearn.ensemble import RandomForestRegressor
 
-    rf = RandomForestRegressor(N_TREES, max_features=1.0, random_state=seed)
+    rf = RandomForestRegressor(N_TREES, max_features=1.0, random_state=seed, n_jobs=n_jobs)
     rf.fit(X[seen], y_seen)
-    per_tree = np.stack([t.predict(X) for t in rf.estimators_])
+    if n_jobs is None:
+        per_tree = np.stack([t.predict(X) for t in rf.estimators_])
+    else:  # the trees' predictions on n_jobs threads too (tree.predict releases the GIL)
+        from joblib import Parallel, delayed
+
+        per_tree = np.stack(Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(t.predict)(X) for t in rf.estimators_))
     mu, sigma = per_tree.mean(axis=0), per_tree.std(axis=0)
     imp = mu - y_seen.max()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -99,6 +113,9 @@ def main(quick: bool = False) -> None:
     chooser.prepare(X)
     chooser._context()
     prepare_s = time.perf_counter() - t0
+    chooser2 = RFEIChooser(n_trees=N_TREES, n_threads=2)
+    chooser2.prepare(X)
+    threads2 = chooser2._context().n_threads
     rng = np.random.default_rng(0)
     rounds = 3 if quick else 7
     rows = []
@@ -110,19 +127,27 @@ def main(quick: bool = False) -> None:
         best = float(y_seen.max())
         seeds = iter(range(10**6))
 
-        def lc_choose(seen=seen, y_seen=y_seen, active=active, best=best, seeds=seeds):
+        def lc_choose(seen=seen, y_seen=y_seen, active=active, best=best, seeds=seeds,
+                      ch=chooser):
             from lcore._rng import PyRng
 
-            return chooser.step(seen, y_seen, active, best, next(seeds), PyRng([1, 2, 3, 4]))
+            return ch.step(seen, y_seen, active, best, next(seeds), PyRng([1, 2, 3, 4]))
+
+        def lc_choose2(seen=seen, y_seen=y_seen, active=active, best=best, seeds=seeds):
+            return lc_choose(seen, y_seen, active, best, seeds, chooser2)
 
         for _ in range(3):  # earlier iterations of the replay
             lc_choose()
+            lc_choose2()
         # interleaved rounds: both sides see the same load on a shared machine
-        lc_t, sk_t, lcf_t, skf_t = [], [], [], []
+        lc_t, lc2_t, sk_t, sk2_t, lcf_t, skf_t = [], [], [], [], [], []
         for _ in range(rounds):
             lc_t.append(best_time(lc_choose, repeat=3)["min"])
+            lc2_t.append(best_time(lc_choose2, repeat=3)["min"])
             sk_t.append(best_time(lambda s=seen, ys=y_seen, a=active: sklearn_choose(
                 X, ys, s, a, 0), repeat=1)["min"])
+            sk2_t.append(best_time(lambda s=seen, ys=y_seen, a=active: sklearn_choose(
+                X, ys, s, a, 0, n_jobs=2), repeat=1)["min"])
             lcf_t.append(best_time(lambda s=seen, ys=y_seen: RandomForest(N_TREES, seed=1).fit(
                 X[s], ys), repeat=3)["min"])
             skf_t.append(best_time(lambda s=seen, ys=y_seen: sklearn_fit(X[s], ys, 0),
@@ -133,6 +158,8 @@ def main(quick: bool = False) -> None:
 
         lc, sk, lc_fit, sk_fit = (summary(lc_t), summary(sk_t), summary(lcf_t),
                                   summary(skf_t))
+        lc2, sk2 = summary(lc2_t), summary(sk2_t)
+        sk_best = np.minimum(sk_t, sk2_t)
         round_ratios = np.array(sk_t) / np.array(lc_t)
         stats = chooser._ctx.stats()
         rf = RandomForest(N_TREES).fit(X[seen], y_seen, seed64=12345)
@@ -148,6 +175,14 @@ def main(quick: bool = False) -> None:
             "ratio_choose": sk["min"] / lc["min"],
             "ratio_choose_median": sk["median"] / lc["median"],
             "ratio_choose_per_round": [float(r) for r in round_ratios],
+            "lcore_choose_2threads_s": lc2,
+            "sklearn_choose_njobs2_s": sk2,
+            "ratio_choose_2cores": float(sk_best.min() / lc2["min"]),
+            "ratio_choose_2cores_median": float(np.median(sk_best) / lc2["median"]),
+            "ratio_choose_2cores_per_round": [float(r) for r in sk_best / np.array(lc2_t)],
+            "ratio_choose_2threads_vs_reference": sk["min"] / lc2["min"],
+            "speedup_2threads_lcore": lc["min"] / lc2["min"],
+            "speedup_njobs2_sklearn": sk["min"] / sk2["min"],
             "ratio_fit": sk_fit["min"] / lc_fit["min"],
             "tree_depth_mean": float(rf.depth_.mean()),
             "tree_depth_max": int(rf.depth_.max()),
@@ -161,7 +196,9 @@ def main(quick: bool = False) -> None:
         rows.append(row)
         print(f"n_seen={n_seen:5d}  lcore choose {lc['min'] * 1e3:7.2f} ms "
               f"(fit {lc_fit['min'] * 1e3:6.2f})  sklearn {sk['min'] * 1e3:7.1f} ms "
-              f"(fit {sk_fit['min'] * 1e3:6.1f})  ratio {row['ratio_choose']:5.1f}x  "
+              f"(fit {sk_fit['min'] * 1e3:6.1f})  ratio {row['ratio_choose']:5.1f}x  |  2 cores: "
+              f"lcore {lc2['min'] * 1e3:6.2f} ms, sklearn n_jobs=2 {sk2['min'] * 1e3:6.1f} ms, "
+              f"ratio {row['ratio_choose_2cores']:5.1f}x  "
               f"levels {levels:4.1f}  {row['ns_per_candidate_tree_level_score']:.2f} ns/c-t-l",
               flush=True)
     path = write("forest", {
@@ -172,12 +209,14 @@ def main(quick: bool = False) -> None:
             "timing": "interleaved rounds; seconds per call, min and median over rounds",
         },
         "lcore_prepare_s": prepare_s,
+        "lcore_threads_2cores": threads2,
         "results": rows,
         "pyrfr": pyrfr_status(),
         "notes": (
-            "ratio_choose = sklearn_choose_s.min / lcore_choose_s.min, same run. lcore runs "
-            "single-threaded; scikit-learn with its defaults (n_jobs=None). Other jobs may "
-            "share this 2-core machine: see machine.load_avg."
+            "ratio_choose = sklearn_choose_s.min / lcore_choose_s.min, same run: lcore on one "
+            "thread, scikit-learn with its defaults (n_jobs=None). ratio_choose_2cores: lcore "
+            f"on {threads2} threads vs the faster of scikit-learn n_jobs=None / n_jobs=2 per "
+            "round. Other jobs may share this 2-core machine: see load_avg_1_5_15."
         ),
         "load_avg_1_5_15": list(__import__("os").getloadavg()),
     }, packages=("scikit-learn", "scipy"))

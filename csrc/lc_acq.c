@@ -25,6 +25,52 @@
 #include <math.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* One thread's tree and scratch (n_threads > 1; lane 0 uses the context's own fields). */
+struct lc_rfei_lane {
+    lc_forest tree;
+    int32_t *node_rank;
+    int32_t *order;     /* n_all + 16 */
+    int32_t *alt;       /* n_all + 16 */
+    int32_t *list_tmp;  /* n_all + 16 */
+    uint64_t *slots;
+    int32_t *wlist;
+    void *fit_work;
+};
+
+#define LC_MAX_THREADS 64
+
+int lc_rfei_openmp(void) {
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+static int clamp_threads(int n_threads) {
+#ifdef _OPENMP
+    return n_threads < 1 ? 1 : n_threads > LC_MAX_THREADS ? LC_MAX_THREADS : n_threads;
+#else
+    (void)n_threads;
+    return 1;
+#endif
+}
+
+/* Trees per round with n_threads > 1: all of them (two barriers per call) while the
+ * round's leaf arrays stay within 32 MiB, else fewer (at least one per thread). */
+static int round_size_for(int n_threads, int n_trees, int64_t n_all) {
+    int64_t r = n_trees;
+    const int64_t cap = ((int64_t)32 << 20) / (4 * (n_all > 0 ? n_all : 1));
+    if (r > cap) r = cap;
+    if (r < n_threads) r = n_threads;
+    if (r > n_trees) r = n_trees;
+    return r < 1 ? 1 : (int)r;
+}
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -96,7 +142,8 @@ static inline int ctz64(uint64_t x) {
 
 /* Lay the context's arrays over `mem` (ctx fields set when c != NULL); returns bytes. */
 static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64_t max_seen,
-                          int bitset_depth, lc_sort_item **s1, lc_sort_item **s2) {
+                          int bitset_depth, int n_trees, int n_threads, lc_sort_item **s1,
+                          lc_sort_item **s2) {
     const int64_t n_words = (n_all + 63) / 64;
     const int depth = bitset_depth > 0 ? bitset_depth : DEFAULT_BITSET_DEPTH;
     const int64_t stride = lc_forest_max_nodes(max_seen);
@@ -116,6 +163,13 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
         c->bitset_depth = depth;
         c->rank16 = c->rank16_alt = NULL;
         c->rank32 = c->rank32_alt = NULL;
+        c->n_threads = n_threads;
+        c->round_size = round_size_for(n_threads, n_trees, n_all);
+        c->lanes = NULL;
+        c->round_leaf = NULL;
+        c->round_val = c->round_lv = NULL;
+        c->tree_nodes = c->tree_depth = NULL;
+        c->lane_words = NULL;
     }
     TAKE(c->Xn, double, na * dd);
     TAKE(c->perm, int32_t, na);
@@ -135,7 +189,7 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     }
     TAKE(c->wmin, int32_t, dd * (size_t)n_words);
     TAKE(c->wmax, int32_t, dd * (size_t)n_words);
-    TAKE(c->leaf_of, int32_t, na);
+    TAKE(c->leaf_of, int32_t, padded);  /* padded: word writes */
     TAKE(c->slots, uint64_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
     TAKE(c->wlist, int32_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
     TAKE(c->acc_mean, double, na);
@@ -164,14 +218,47 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     const size_t ns = na > (size_t)max_seen ? na : (size_t)max_seen;
     TAKE(*s1, lc_sort_item, ns);
     TAKE(*s2, lc_sort_item, ns);
+    if (n_threads > 1) {
+        const int R = round_size_for(n_threads, n_trees, n_all);
+        const size_t nt = (size_t)(n_trees > 0 ? n_trees : 1);
+        TAKE(c->lanes, struct lc_rfei_lane, n_threads);
+        TAKE(c->round_leaf, int32_t, (size_t)R * padded);  /* padded: word writes */
+        TAKE(c->round_val, double, (size_t)R * (size_t)stride);
+        TAKE(c->round_lv, double, (size_t)R * (size_t)stride);
+        TAKE(c->tree_nodes, int32_t, nt);
+        TAKE(c->tree_depth, int32_t, nt);
+        TAKE(c->lane_words, int64_t, n_threads);
+        for (int l = 1; l < n_threads; l++) {
+            struct lc_rfei_lane *L = c ? &c->lanes[l] : NULL;
+            TAKE(L->tree.feature, int32_t, stride);
+            TAKE(L->tree.left, int32_t, stride);
+            TAKE(L->tree.right, int32_t, stride);
+            TAKE(L->tree.threshold, double, stride);
+            TAKE(L->tree.value, double, stride);
+            TAKE(L->tree.leaf_var, double, stride);
+            TAKE(L->tree.split_lo, int32_t, stride);
+            TAKE(L->tree.split_hi, int32_t, stride);
+            TAKE(L->tree.n_nodes, int32_t, 1);
+            TAKE(L->tree.depth, int32_t, 1);
+            TAKE(L->tree.offset, int64_t, 1);
+            TAKE(L->node_rank, int32_t, stride);
+            TAKE(L->order, int32_t, na + 16);
+            TAKE(L->alt, int32_t, na + 16);
+            TAKE(L->list_tmp, int32_t, na + 16);
+            TAKE(L->slots, uint64_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
+            TAKE(L->wlist, int32_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
+            TAKE(L->fit_work, char, lc_forest_fit_workspace_bytes(max_seen, d));
+        }
+    }
 #undef TAKE
     return off + 64;
 }
 
 size_t lc_rfei_bytes(int64_t n_all, int d, int64_t max_seen, const lc_forest_params *p,
-                     int bitset_depth) {
-    (void)p;
-    return rfei_layout(NULL, NULL, n_all, d, max_seen, bitset_depth, NULL, NULL);
+                     int bitset_depth, int n_threads) {
+    lc_sort_item *s1, *s2;
+    return rfei_layout(NULL, NULL, n_all, d, max_seen, bitset_depth, p->n_trees,
+                       clamp_threads(n_threads), &s1, &s2);
 }
 
 /* Order the candidates along a k-d tree (median splits on the widest feature) so that
@@ -239,14 +326,15 @@ static void word_ranges(lc_rfei_ctx *c) {
  * this one, so its nodes' candidates then sit in few words.  Only speed depends on the
  * internal order; every result is the same in any order. */
 static void reorder_by_leaves(lc_rfei_ctx *c) {
-    const int64_t n_all = c->n_all, n_nodes = c->tree.n_nodes[0];
+    const int64_t n_all = c->n_all, n_nodes = c->final_nodes;
     const int d = c->d;
     const int64_t padded = c->n_words * 64;
+    const int32_t *leaf_of = c->final_leaf;
     int32_t *cnt = c->leaf_count, *order = c->order;
     memset(cnt, 0, sizeof(int32_t) * (size_t)(n_nodes + 1));
-    for (int64_t j = 0; j < n_all; j++) cnt[c->leaf_of[j] + 1]++;
+    for (int64_t j = 0; j < n_all; j++) cnt[leaf_of[j] + 1]++;
     for (int64_t v = 0; v < n_nodes; v++) cnt[v + 1] += cnt[v];
-    for (int64_t j = 0; j < n_all; j++) order[cnt[c->leaf_of[j]]++] = (int32_t)j;
+    for (int64_t j = 0; j < n_all; j++) order[cnt[leaf_of[j]]++] = (int32_t)j;
     for (int64_t q = 0; q < n_all; q++) c->perm_alt[q] = c->perm[order[q]];
     for (int k = 0; k < d; k++) {
         if (c->rank16) {
@@ -283,11 +371,13 @@ static void reorder_by_leaves(lc_rfei_ctx *c) {
 
 void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n_all, int d,
                      int64_t max_seen, const lc_forest_params *p, int variance_total,
-                     int bitset_depth) {
+                     int bitset_depth, int n_threads) {
     lc_sort_item *s1 = NULL, *s2 = NULL;
     char *base = (char *)mem;
     base += (64 - ((uintptr_t)base & 63)) & 63;
-    rfei_layout(ctx, base, n_all, d, max_seen, bitset_depth, &s1, &s2);
+    rfei_layout(ctx, base, n_all, d, max_seen, bitset_depth, p->n_trees,
+                clamp_threads(n_threads), &s1, &s2);
+    for (int l = 1; l < ctx->n_threads; l++) ctx->lanes[l].tree.offset[0] = 0;
     ctx->sort1 = s1;
     ctx->sort2 = s2;
     ctx->tree.offset[0] = 0;
@@ -816,18 +906,60 @@ __attribute__((target("avx2"))) static void welford_pass_avx2(double *mean, doub
 }
 #endif
 
-/* Every candidate takes its leaf's value (one sequential pass per tree). */
-static void welford_pass(lc_rfei_ctx *c, const double *value, double inv_count) {
-    const int32_t *leaf_of = c->leaf_of;
+/* Candidates [j0, j1) take their leaf's value in one tree (a sequential pass). */
+static void welford_range(const lc_rfei_ctx *c, const double *value, const int32_t *leaf_of,
+                          int64_t j0, int64_t j1, double inv_count) {
     double *mean = c->acc_mean, *m2 = c->acc_m2;
 #ifdef LC_HAVE_AVX2_DISPATCH
     if (c->use_avx2) {
-        welford_pass_avx2(mean, m2, leaf_of, value, c->n_all, inv_count);
+        welford_pass_avx2(mean + j0, m2 + j0, leaf_of + j0, value, j1 - j0, inv_count);
         return;
     }
 #endif
-    for (int64_t j = 0; j < c->n_all; j++)
+    for (int64_t j = j0; j < j1; j++)
         lc_forest_welford(&mean[j], &m2[j], value[leaf_of[j]], inv_count);
+}
+
+/* The view of thread l: the context with that lane's tree and scratch. */
+static void lane_view(const lc_rfei_ctx *c, int l, lc_rfei_ctx *v) {
+    *v = *c;
+    v->last_words = 0;
+    if (l == 0) return;
+    const struct lc_rfei_lane *L = &c->lanes[l];
+    v->tree = L->tree;
+    v->node_rank = L->node_rank;
+    v->order = L->order;
+    v->perm_alt = L->alt;
+    v->list_tmp = L->list_tmp;
+    v->slots = L->slots;
+    v->wlist = L->wlist;
+    v->fit_work = L->fit_work;
+}
+
+/* Fit tree t into v's tree (v's fit workspace presorted) and write the leaf of every
+ * candidate of the root set to v->leaf_of. */
+static void lane_tree(lc_rfei_ctx *v, const double *y_seen, int64_t n_seen,
+                      uint64_t forest_seed, int32_t t, const uint64_t *root,
+                      const int32_t *root_list, int64_t nw, int64_t n_active) {
+    lc_forest_fit_tree(y_seen, n_seen, v->d, &v->params, forest_seed, t, 0, &v->tree,
+                       v->fit_work);
+    /* every split's rank first: independent searches overlap their cache misses */
+    const lc_forest *tr = &v->tree;
+    for (int32_t i = 0; i < tr->n_nodes[0]; i++)  /* warm the places searched */
+        if (tr->feature[i] >= 0) {
+            const int k = tr->feature[i];
+            const size_t off = (size_t)k * v->max_seen;
+            const int32_t *sr = v->seen_rank + off;
+            const int64_t lo = sr[v->seen_pos[off + tr->split_lo[i]]];
+            const int64_t hi = sr[v->seen_pos[off + tr->split_hi[i]]];
+            __builtin_prefetch(v->sorted_vals + (size_t)k * v->n_all + ((lo + hi) >> 1));
+        }
+    for (int32_t i = 0; i < tr->n_nodes[0]; i++)
+        if (tr->feature[i] >= 0)
+            v->node_rank[i] = (int32_t)rank_between(v, tr->feature[i], tr->threshold[i],
+                                                    tr->split_lo[i], tr->split_hi[i]);
+    v->list_used = 0;
+    if (nw) score_node(v, 0, 0, root, root_list, nw, n_active);
 }
 
 /* Fit tree by tree and accumulate mean / m2 / leaf variance for the active candidates. */
@@ -868,6 +1000,8 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
         if (root[w]) c->wlist[nw++] = (int32_t)w;
         n_active += lc_popcount64(root[w]);
     }
+    const int32_t *root_list = c->wlist;
+    (void)root_list;
     memset(c->acc_mean, 0, sizeof(double) * (size_t)n_all);
     memset(c->acc_m2, 0, sizeof(double) * (size_t)n_all);
     memset(c->acc_lv, 0, sizeof(double) * (size_t)n_all);
@@ -876,39 +1010,99 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
     c->last_words = 0;
     c->last_depth_sum = 0;
     c->last_depth_max = 0;
-    memset(c->leaf_of, 0, sizeof(int32_t) * (size_t)n_all);  /* inactive rows: any leaf */
     double *acc_lv = c->acc_lv;
-    const int32_t *leaf_of = c->leaf_of;
-    for (int32_t t = 0; t < c->params.n_trees; t++) {
-        lc_forest_fit_tree(y_seen, n_seen, d, &c->params, forest_seed, t, 0, &c->tree,
-                           c->fit_work);
-        c->last_nodes += c->tree.n_nodes[0];
-        c->last_depth_sum += c->tree.depth[0];
-        if (c->tree.depth[0] > c->last_depth_max) c->last_depth_max = c->tree.depth[0];
-        /* every split's rank first: independent searches overlap their cache misses */
-        const lc_forest *tr = &c->tree;
-        for (int32_t i = 0; i < tr->n_nodes[0]; i++)  /* warm the places searched */
-            if (tr->feature[i] >= 0) {
-                const int k = tr->feature[i];
-                const size_t off = (size_t)k * c->max_seen;
-                const int32_t *sr = c->seen_rank + off;
-                const int64_t lo = sr[c->seen_pos[off + tr->split_lo[i]]];
-                const int64_t hi = sr[c->seen_pos[off + tr->split_hi[i]]];
-                __builtin_prefetch(c->sorted_vals + (size_t)k * n_all + ((lo + hi) >> 1));
+    const int32_t T = c->params.n_trees;
+    if (c->n_threads <= 1 || T <= 1) {
+        memset(c->leaf_of, 0, sizeof(int32_t) * (size_t)n_all);  /* inactive rows: any leaf */
+        const int32_t *leaf_of = c->leaf_of;
+        for (int32_t t = 0; t < T; t++) {
+            lane_tree(c, y_seen, n_seen, forest_seed, t, root, root_list, nw, n_active);
+            c->last_nodes += c->tree.n_nodes[0];
+            c->last_depth_sum += c->tree.depth[0];
+            if (c->tree.depth[0] > c->last_depth_max) c->last_depth_max = c->tree.depth[0];
+            /* one sequential pass: every candidate takes its leaf's value */
+            const double inv_count = 1.0 / (double)(t + 1);
+            welford_range(c, c->tree.value, leaf_of, 0, n_all, inv_count);
+            if (c->variance_total) {
+                const double *leaf_var = c->tree.leaf_var;
+                for (int64_t j = 0; j < n_all; j++) acc_lv[j] += leaf_var[leaf_of[j]];
             }
-        for (int32_t i = 0; i < tr->n_nodes[0]; i++)
-            if (tr->feature[i] >= 0)
-                c->node_rank[i] = (int32_t)rank_between(c, tr->feature[i], tr->threshold[i],
-                                                        tr->split_lo[i], tr->split_hi[i]);
-        c->list_used = 0;
-        if (nw) score_node(c, 0, 0, root, c->wlist, nw, n_active);
-        /* one sequential pass: every candidate takes its leaf's value */
-        const double inv_count = 1.0 / (double)(t + 1);
-        const double *value = c->tree.value, *leaf_var = c->tree.leaf_var;
-        welford_pass(c, value, inv_count);
-        if (c->variance_total)
-            for (int64_t j = 0; j < n_all; j++) acc_lv[j] += leaf_var[leaf_of[j]];
+        }
+        c->final_leaf = c->leaf_of;
+        c->final_nodes = c->tree.n_nodes[0];
+        return;
     }
+#ifdef _OPENMP
+    /* Rounds of R trees: the threads fit and score them (dynamic), each tree into its own
+     * leaf array; then each thread runs the Welford passes of the round's trees, in tree
+     * order, over its range of candidates.  The same operations in the same order per
+     * candidate as above: the same bits. */
+    const int R = c->round_size;
+    const int64_t stride = lc_forest_max_nodes(c->max_seen), padded = W * 64;
+    const int vtotal = c->variance_total;
+    /* Here every candidate, active or not, is scored (slot 1 of the slots, unused by the
+     * descent, holds them all): the leaf arrays then hold only this tree's leaves, without
+     * clearing them per call, for the renumbering.  The active ones get what the
+     * single-thread path gives them. */
+    uint64_t *all = c->slots + (size_t)W;
+    int32_t *all_list = c->wlist + (size_t)W;
+    for (int64_t w = 0; w < W; w++) {
+        all[w] = ~(uint64_t)0;
+        all_list[w] = (int32_t)w;
+    }
+    if (n_all & 63) all[W - 1] = ((uint64_t)1 << (n_all & 63)) - 1;
+    root = all;
+    root_list = all_list;
+    nw = W;
+    n_active = n_all;
+    for (int l = 0; l < c->n_threads; l++) c->lane_words[l] = 0;
+#pragma omp parallel num_threads(c->n_threads)
+    {
+        const int l = omp_get_thread_num(), nthr = omp_get_num_threads();
+        lc_rfei_ctx v;
+        lane_view(c, l, &v);
+        if (l > 0) lc_forest_presort(c->X_seen, n_seen, d, v.fit_work);
+        const int64_t per = ((W + nthr - 1) / nthr) * 64;
+        const int64_t j0 = per * l < n_all ? per * l : n_all;
+        const int64_t j1 = j0 + per < n_all ? j0 + per : n_all;
+        for (int32_t r0 = 0; r0 < T; r0 += R) {
+            const int rn = T - r0 < R ? T - r0 : R;
+#pragma omp for schedule(dynamic, 1)
+            for (int q = 0; q < rn; q++) {
+                v.leaf_of = c->round_leaf + (size_t)q * (size_t)padded;
+                lane_tree(&v, y_seen, n_seen, forest_seed, r0 + q, root, root_list, nw,
+                          n_active);
+                const int32_t nn = v.tree.n_nodes[0];
+                memcpy(c->round_val + (size_t)q * stride, v.tree.value, sizeof(double) * nn);
+                if (vtotal)
+                    memcpy(c->round_lv + (size_t)q * stride, v.tree.leaf_var,
+                           sizeof(double) * nn);
+                c->tree_nodes[r0 + q] = nn;
+                c->tree_depth[r0 + q] = v.tree.depth[0];
+            }
+            /* (implicit barrier) */
+            for (int q = 0; q < rn; q++) {
+                const int32_t *lf = c->round_leaf + (size_t)q * (size_t)padded;
+                welford_range(c, c->round_val + (size_t)q * stride, lf, j0, j1,
+                              1.0 / (double)(r0 + q + 1));
+                if (vtotal) {
+                    const double *lv = c->round_lv + (size_t)q * stride;
+                    for (int64_t j = j0; j < j1; j++) acc_lv[j] += lv[lf[j]];
+                }
+            }
+#pragma omp barrier
+        }
+        c->lane_words[l] = v.last_words;
+    }
+    for (int l = 0; l < c->n_threads; l++) c->last_words += c->lane_words[l];
+    for (int32_t t = 0; t < T; t++) {
+        c->last_nodes += c->tree_nodes[t];
+        c->last_depth_sum += c->tree_depth[t];
+        if (c->tree_depth[t] > c->last_depth_max) c->last_depth_max = c->tree_depth[t];
+    }
+    c->final_leaf = c->round_leaf + (size_t)((T - 1) % R) * (size_t)padded;
+    c->final_nodes = c->tree_nodes[T - 1];
+#endif
 }
 
 static inline double finish_var(const lc_rfei_ctx *c, int64_t j) {

@@ -63,6 +63,8 @@ void lc_pi_array(const double *mu, const double *sigma, int64_t n, double best, 
                  double *out);
 void lc_ucb_array(const double *mu, const double *sigma, int64_t n, double kappa, double *out);
 
+struct lc_rfei_lane;
+
 typedef struct {
     /* sizes and settings */
     int64_t n_all;
@@ -75,6 +77,8 @@ typedef struct {
     int bitset_depth;   /* tree levels scored with bitsets at most; deeper subtrees go per row */
     int list_density;   /* a node with fewer candidates per listed word goes per row */
     int64_t list_used;  /* per tree: entries of order / perm_alt taken by per-row subtrees */
+    int n_threads;      /* OpenMP threads of one call (1: none started) */
+    int round_size;     /* n_threads > 1: trees fitted and scored per round */
     /* carved from the caller's block */
     double *Xn;          /* n_all x d, X_all's rows in row order (not renumbered) */
     int32_t *perm;       /* internal id -> row */
@@ -110,6 +114,17 @@ typedef struct {
     void *fit_work;      /* lc_forest_fit_workspace_bytes(max_seen, d) */
     int32_t *node_rank;  /* per node of the current tree: #{candidates <= its threshold} */
     lc_forest tree;      /* one tree at a time, lc_forest_max_nodes(max_seen) slots */
+    /* n_threads > 1 only (else NULL) */
+    struct lc_rfei_lane *lanes; /* n_threads: each thread's tree and scratch (lane 0: the
+                                   fields above) */
+    int32_t *round_leaf; /* round_size x n_all: leaf of each candidate, per tree of a round */
+    double *round_val;   /* round_size x stride: those trees' node values */
+    double *round_lv;    /* round_size x stride: their leaf variances */
+    int32_t *tree_nodes; /* n_trees: node count of each tree (statistics) */
+    int32_t *tree_depth; /* n_trees */
+    int64_t *lane_words; /* n_threads: bitset words visited per thread */
+    const int32_t *final_leaf; /* after a call: the leaves of its last tree */
+    int32_t final_nodes;       /* and that tree's node count */
     /* statistics of the last call (for benchmarks) */
     int64_t last_nodes;      /* nodes summed over trees */
     int64_t last_words;      /* bitset words visited at internal nodes, summed */
@@ -117,14 +132,22 @@ typedef struct {
     int32_t last_depth_max;
 } lc_rfei_ctx;
 
-/* Bytes of the block lc_rfei_prepare needs.  bitset_depth <= 0 picks the default (48). */
+/* Bytes of the block lc_rfei_prepare needs.  bitset_depth <= 0 picks the default (48).
+ * n_threads: OpenMP threads per call (clamped to [1, 64]; 1 where lcore was built without
+ * OpenMP).  With n_threads > 1 the trees of a call are fitted and scored in parallel (each
+ * thread its own tree and scratch; a tree's result does not depend on the thread) into
+ * per-tree leaf arrays, and the running mean / variance then takes the trees in order,
+ * in parallel over candidate ranges: every result is bit-identical for any n_threads. */
 size_t lc_rfei_bytes(int64_t n_all, int d, int64_t max_seen, const lc_forest_params *p,
-                     int bitset_depth);
+                     int bitset_depth, int n_threads);
 
 /* Prepare ctx over `mem` (lc_rfei_bytes(...) bytes, 8-byte aligned) for candidates X_all. */
 void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n_all, int d,
                      int64_t max_seen, const lc_forest_params *p, int variance_total,
-                     int bitset_depth);
+                     int bitset_depth, int n_threads);
+
+/* 1 where lcore was built with OpenMP (n_threads > 1 takes effect), else 0. */
+int lc_rfei_openmp(void);
 
 /* One chooser step (see above). */
 int64_t lc_rfei_choose(lc_rfei_ctx *ctx, const int64_t *seen_rows, const double *y_seen,

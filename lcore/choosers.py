@@ -130,6 +130,13 @@ class RFEIChooser(Chooser):
         Forest variance (see :class:`lcore.RandomForest`).
     min_samples_split, min_samples_leaf, max_depth, max_features, bootstrap
         As in :class:`lcore.RandomForest`.
+    n_threads : int
+        Threads of one step (default 1): the trees are fitted and scored in parallel
+        (OpenMP) and the mean / variance are then summed in tree order, so every pick, score
+        and tie draw is the same bit for bit for any value.  Worth it when the replay itself
+        runs on one core (``simulate(..., n_jobs=1)``); with ``n_jobs`` workers keep
+        ``n_jobs * n_threads`` within the cores.  Where lcore was built without OpenMP the
+        step runs on one thread.
     """
 
     needs_features = True
@@ -144,9 +151,17 @@ class RFEIChooser(Chooser):
         max_depth: int | None = None,
         max_features: float | int | None = 1.0,
         bootstrap: bool = True,
+        n_threads: int = 1,
     ) -> None:
         check_forest_params(n_trees, min_samples_split, min_samples_leaf, max_depth, variance,
                             max_features)
+        if (isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral)
+                or not 1 <= n_threads <= 64):
+            raise ValueError(
+                f"n_threads must be an int between 1 and 64, got {n_threads!r}; results are "
+                "the same for any value, only the speed differs"
+            )
+        self.n_threads = int(n_threads)
         if isinstance(xi, (bool, np.bool_)) or not isinstance(xi, numbers.Real) or not (
             np.isfinite(xi)
         ):
@@ -168,7 +183,8 @@ class RFEIChooser(Chooser):
             f"RFEIChooser(n_trees={self.n_trees}, xi={self.xi}, variance={self.variance!r}, "
             f"min_samples_split={self.min_samples_split}, "
             f"min_samples_leaf={self.min_samples_leaf}, max_depth={self.max_depth}, "
-            f"max_features={self.max_features!r}, bootstrap={self.bootstrap})"
+            f"max_features={self.max_features!r}, bootstrap={self.bootstrap}, "
+            f"n_threads={self.n_threads})"
         )
 
     def __getstate__(self):
@@ -214,6 +230,7 @@ class RFEIChooser(Chooser):
             "bootstrap": int(self.bootstrap),
             "variance_total": int(self.variance == "total"),
             "xi": self.xi,
+            "n_threads": self.n_threads,
         }
 
     # ------------------------------------------------------------------------------------
@@ -238,7 +255,7 @@ class RFEIChooser(Chooser):
             self._ctx = _forest.RFEIContext(
                 self._X, self._X.shape[0], p["n_trees"], p["max_depth"],
                 p["min_samples_split"], p["min_samples_leaf"], p["max_features"],
-                bool(p["bootstrap"]), bool(p["variance_total"]))
+                bool(p["bootstrap"]), bool(p["variance_total"]), 0, self.n_threads)
         return self._ctx
 
     def _check_step(self, seen_rows, y_seen, active):
@@ -329,7 +346,7 @@ def get_chooser(spec: str | Chooser | Callable, **params) -> Chooser:
             return RandomChooser()
         if spec == "rf-ei":
             known = ("n_trees", "xi", "variance", "min_samples_split", "min_samples_leaf",
-                     "max_depth", "max_features", "bootstrap")
+                     "max_depth", "max_features", "bootstrap", "n_threads")
             unknown = sorted(set(params) - set(known))
             if unknown:
                 raise ValueError(

@@ -179,7 +179,7 @@ def test_get_chooser_and_user_functions():
     assert isinstance(c, RFEIChooser) and c.n_trees == 7
     assert c.c_params() == {"n_trees": 7, "max_depth": 0, "min_samples_split": 2,
                             "min_samples_leaf": 1, "max_features": 2**30, "bootstrap": 1,
-                            "variance_total": 1, "xi": 0.1}
+                            "variance_total": 1, "xi": 0.1, "n_threads": 1}
     assert get_chooser(c) is c
 
     def first(X_seen, y_seen, candidates_mask, rng):

@@ -8,7 +8,7 @@ from libc.string cimport memcpy
 
 from lcore._core.lc_acq cimport (
     lc_ei_array, lc_pi_array, lc_rfei_bytes, lc_rfei_choose, lc_rfei_ctx, lc_rfei_prepare,
-    lc_rfei_score, lc_ucb_array,
+    lc_rfei_openmp, lc_rfei_score, lc_ucb_array,
 )
 from lcore._core.lc_forest cimport (
     lc_forest, lc_forest_apply, lc_forest_fit, lc_forest_fit_workspace_bytes,
@@ -184,18 +184,19 @@ cdef class RFEIContext:
     def __cinit__(self, const double[:, ::1] X_all, int64_t max_seen, int n_trees,
                   int max_depth, int min_samples_split, int min_samples_leaf,
                   int max_features, bint bootstrap, bint variance_total,
-                  int bitset_depth=0):
+                  int bitset_depth=0, int n_threads=1):
         cdef lc_forest_params p = _params(n_trees, max_depth, min_samples_split,
                                           min_samples_leaf, max_features, bootstrap)
         self.n_all = X_all.shape[0]
         self.d = <int>X_all.shape[1]
         self.max_seen = max_seen
-        cdef size_t nbytes = lc_rfei_bytes(self.n_all, self.d, max_seen, &p, bitset_depth)
+        cdef size_t nbytes = lc_rfei_bytes(self.n_all, self.d, max_seen, &p, bitset_depth,
+                                       n_threads)
         self.mem = np.empty(nbytes // 8 + 16, dtype=np.float64)
         cdef double[::1] m = self.mem
         with nogil:
             lc_rfei_prepare(&self.ctx, &m[0], &X_all[0, 0], self.n_all, self.d, max_seen, &p,
-                            variance_total, bitset_depth)
+                            variance_total, bitset_depth, n_threads)
         self.has_avx2 = self.ctx.use_avx2 != 0
 
     def choose(self, const int64_t[::1] seen_rows, const double[::1] y_seen,
@@ -233,8 +234,18 @@ cdef class RFEIContext:
             self.ctx.use_avx2 = 1
         return bool(self.ctx.use_avx2)
 
+    @property
+    def n_threads(self):
+        """Threads per call (1 where lcore was built without OpenMP)."""
+        return self.ctx.n_threads
+
     def stats(self):
         """Node count, summed and largest tree depth of the last call."""
         return {"nodes": self.ctx.last_nodes, "depth_sum": self.ctx.last_depth_sum,
                 "depth_max": self.ctx.last_depth_max, "words": self.ctx.last_words,
                 "bitset_depth": self.ctx.bitset_depth}
+
+
+def openmp():
+    """Whether the rf-ei kernel was built with OpenMP (``n_threads > 1`` takes effect)."""
+    return lc_rfei_openmp() != 0

@@ -96,6 +96,7 @@ def run_repeats(
     cdef void *rfei_mem = NULL
     cdef const double[:, ::1] Xv
     cdef int vtotal = 0
+    cdef int n_threads = 1
     if chooser == LC_CHOOSER_RFEI:
         Xv = X
         fp.n_trees = forest["n_trees"]
@@ -104,14 +105,15 @@ def run_repeats(
         fp.min_samples_leaf = forest["min_samples_leaf"]
         fp.max_features = forest["max_features"]
         fp.bootstrap = forest["bootstrap"]
-        rfei_mem = malloc(lc_rfei_bytes(n, <int>Xv.shape[1], max_evals, &fp, 0) + 64)
+        n_threads = int(forest.get("n_threads", 1))
+        rfei_mem = malloc(lc_rfei_bytes(n, <int>Xv.shape[1], max_evals, &fp, 0, n_threads) + 64)
         if rfei_mem == NULL:
             free(crules)
             raise MemoryError("could not allocate the rf-ei chooser's workspace")
         vtotal = int(forest["variance_total"])
         with nogil:
             lc_rfei_prepare(&ctx, rfei_mem, &Xv[0, 0], n, <int>Xv.shape[1], max_evals, &fp,
-                            vtotal, 0)
+                            vtotal, 0, n_threads)
         opt.rfei_ctx = &ctx
 
     cdef void *work = malloc(lc_replay_workspace_bytes(n, T, max_evals, with_median) + 64)

@@ -22,16 +22,18 @@ cdef extern from "lc_acq.h" nogil:
         int64_t n_words
         int use_avx2
         int bitset_depth
+        int n_threads
         int64_t last_nodes
         int64_t last_words
         int64_t last_depth_sum
         int32_t last_depth_max
 
     size_t lc_rfei_bytes(int64_t n_all, int d, int64_t max_seen, const lc_forest_params *p,
-                         int bitset_depth)
+                         int bitset_depth, int n_threads)
     void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n_all,
                          int d, int64_t max_seen, const lc_forest_params *p,
-                         int variance_total, int bitset_depth)
+                         int variance_total, int bitset_depth, int n_threads)
+    int lc_rfei_openmp()
     int64_t lc_rfei_choose(lc_rfei_ctx *ctx, const int64_t *seen_rows, const double *y_seen,
                            int64_t n_seen, const uint8_t *active, double best, double xi,
                            uint64_t forest_seed, lc_rng *tie_rng)
