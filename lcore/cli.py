@@ -75,9 +75,15 @@ def cmd_simulate(args) -> int:
     table = load_table(args.table)
     rule, params = _rule_specs(args)
     # several taus / ps for one rule name: --tau 1,3,9 expands into rule objects
+    chooser_params = {}
+    if args.threads is not None:
+        if args.chooser != "rf-ei":
+            raise ValueError(f"--threads goes with --chooser rf-ei, not {args.chooser!r}")
+        chooser_params["n_threads"] = args.threads
     res = lcore.simulate(
         table, rule=rule, goal=_goal(args.goal), repeats=args.repeats, seed=args.seed,
-        n_jobs=args.n_jobs, chooser=args.chooser, n_init=args.n_init,
+        n_jobs=args.n_jobs, chooser=args.chooser, chooser_params=chooser_params,
+        n_init=args.n_init,
         max_evals=args.max_evals, max_time=args.max_time, terminated=args.terminated,
         objective=args.objective, progress=not args.quiet, trace=args.trace, **params,
     )
@@ -177,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--n-jobs", type=int, default=1)
     s.add_argument("--chooser", default="rf-ei", help="rf-ei or random")
+    s.add_argument("--threads", type=int,
+                   help="threads per rf-ei step (same results; e.g. 2 with --n-jobs 1)")
     s.add_argument("--n-init", type=int, default=1)
     s.add_argument("--max-evals", type=int)
     s.add_argument("--max-time", type=float, help="seconds of simulated time")

@@ -72,6 +72,21 @@ def test_simulate_table_file_and_errors(tmp_path, capsys):
     assert main(["table", "info", str(tmp_path / "missing.npz")]) == 2
 
 
+def test_simulate_threads_flag(tmp_path, capsys):
+    path = synthetic("mnist_lenet5", n=400, epochs=5, seed=1).save(tmp_path / "t.npz")
+    outs = []
+    for threads in ("1", "2"):
+        assert main(["simulate", str(path), "--rule", "etr1", "--tau", "1", "--repeats", "2",
+                     "--max-evals", "25", "--quiet", "--json", "--threads", threads]) == 0
+        outs.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+    assert outs[0] == outs[1]  # only the speed differs
+    assert main(["simulate", str(path), "--chooser", "random", "--threads", "2",
+                 "--quiet"]) == 2
+    assert "--threads goes with --chooser rf-ei" in capsys.readouterr().err
+    assert main(["simulate", str(path), "--threads", "0", "--quiet"]) == 2
+    assert "n_threads must be an int between 1 and 64" in capsys.readouterr().err
+
+
 def test_console_script_runs():
     exe = [sys.executable, "-m", "lcore.cli", "simulate", "--rule", "etr1", "--tau", "1",
            "--repeats", "2", "--quiet", "--chooser", "random"]
