@@ -369,7 +369,10 @@ class LookupTable:
         """Numbers that describe the table (printed by ``lcore table info``).
 
         Untrainable rows are those whose best accuracy stays below ``chance + 0.05``
-        (``chance`` from ``meta['chance']``, else 0.1 for ten classes).
+        (``chance`` from ``meta['chance']``, else 0.1 for ten classes).  Late risers are rows
+        still below ``chance + 0.2`` at epoch ``late_riser_epoch`` (a fifth of the way, at
+        least 1) that end at ``0.6`` or more.  ``top_gap`` is how far the top 0.5 % threshold
+        lies above the 90th percentile of the final accuracies.
         """
         if chance is None:
             chance = float(self.meta.get("chance", 0.1))
@@ -398,11 +401,19 @@ class LookupTable:
             "total_time_hours": float(self.time.sum(dtype=np.float64) / 3600.0),
             "goals": {},
         }
+        e = max(1, round(0.2 * self.T))
+        early = np.nan_to_num(self.acc[:, e - 1].astype(np.float64), nan=0.0)
+        late = (early < chance + 0.2) & (np.nan_to_num(obj, nan=0.0) >= 0.6)
+        out["late_riser_epoch"] = int(e)
+        out["late_risers"] = int(late.sum()) if self.T > e else 0
         for share in ("top0.05%", "top0.25%", "top0.5%"):
             try:
                 out["goals"][share] = self.resolve_goal(share)
             except ValueError:
                 out["goals"][share] = None
+        q90 = out["final_acc_quantiles"].get(0.9)
+        top = out["goals"]["top0.5%"]
+        out["top_gap"] = None if q90 is None or top is None else float(top - q90)
         return out
 
     def describe(self) -> str:
@@ -428,6 +439,12 @@ class LookupTable:
             f"{k}: {'n/a' if v is None else format(v, '.4f')}" for k, v in s["goals"].items()
         )
         lines.append(f"goal thresholds: {goals}")
+        lines.append(
+            f"late risers (< chance + 0.2 at epoch {s['late_riser_epoch']}, final >= 0.6): "
+            f"{s['late_risers']}"
+            + ("" if s["top_gap"] is None else
+               f"   top 0.5 % above q90 by {s['top_gap']:+.4f}")
+        )
         for k in ("notes", "date", "device"):
             if k in self.meta:
                 lines.append(f"{k}: {self.meta[k]}")

@@ -245,4 +245,11 @@ def test_summary_and_describe():
     assert set(s["goals"]) == {"top0.05%", "top0.25%", "top0.5%"}
     text = t.describe()
     assert "SYNTHETIC" in text and "top0.5%" in text and "untrainable" in text
+    assert s["late_riser_epoch"] == 1 and "late risers" in text
+    assert s["top_gap"] == pytest.approx(s["goals"]["top0.5%"] - s["final_acc_quantiles"][0.9])
+    # late risers by hand: below chance + 0.2 at epoch 3 of 15, at least 0.6 at the end
+    t15 = synthetic("mnist_lenet5", n=3000, epochs=15, seed=4)
+    acc = np.nan_to_num(t15.acc.astype(np.float64), nan=0.0)
+    want = int(((acc[:, 2] < 0.3) & (np.nan_to_num(t15.objective("final"), nan=0.0) >= 0.6)).sum())
+    assert t15.summary()["late_risers"] == want > 0
     json.dumps(s)
