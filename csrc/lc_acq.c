@@ -202,18 +202,23 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     TAKE(c->seen_val, double, dd * (size_t)max_seen);
     TAKE(c->seen_pos, int32_t, dd * (size_t)max_seen);
     TAKE(c->fit_work, char, lc_forest_fit_workspace_bytes(max_seen, d));
-    TAKE(c->tree.feature, int32_t, stride);
-    TAKE(c->tree.left, int32_t, stride);
-    TAKE(c->tree.right, int32_t, stride);
-    TAKE(c->tree.threshold, double, stride);
-    TAKE(c->tree.value, double, stride);
-    TAKE(c->tree.leaf_var, double, stride);
-    TAKE(c->tree.split_lo, int32_t, stride);
-    TAKE(c->tree.split_hi, int32_t, stride);
+    /* one tree's slots (the context's and every lane's) */
+#define TAKE_TREE(tr)                                   \
+    do {                                                \
+        TAKE((tr).feature, int32_t, stride);            \
+        TAKE((tr).left, int32_t, stride);               \
+        TAKE((tr).right, int32_t, stride);              \
+        TAKE((tr).threshold, double, stride);           \
+        TAKE((tr).value, double, stride);               \
+        TAKE((tr).leaf_var, double, stride);            \
+        TAKE((tr).split_lo, int32_t, stride);           \
+        TAKE((tr).split_hi, int32_t, stride);           \
+        TAKE((tr).n_nodes, int32_t, 1);                 \
+        TAKE((tr).depth, int32_t, 1);                   \
+        TAKE((tr).offset, int64_t, 1);                  \
+    } while (0)
+    TAKE_TREE(c->tree);
     TAKE(c->node_rank, int32_t, stride);
-    TAKE(c->tree.n_nodes, int32_t, 1);
-    TAKE(c->tree.depth, int32_t, 1);
-    TAKE(c->tree.offset, int64_t, 1);
     /* sorting scratch */
     const size_t ns = na > (size_t)max_seen ? na : (size_t)max_seen;
     TAKE(*s1, lc_sort_item, ns);
@@ -230,17 +235,7 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
         TAKE(c->lane_words, int64_t, n_threads);
         for (int l = 1; l < n_threads; l++) {
             struct lc_rfei_lane *L = c ? &c->lanes[l] : NULL;
-            TAKE(L->tree.feature, int32_t, stride);
-            TAKE(L->tree.left, int32_t, stride);
-            TAKE(L->tree.right, int32_t, stride);
-            TAKE(L->tree.threshold, double, stride);
-            TAKE(L->tree.value, double, stride);
-            TAKE(L->tree.leaf_var, double, stride);
-            TAKE(L->tree.split_lo, int32_t, stride);
-            TAKE(L->tree.split_hi, int32_t, stride);
-            TAKE(L->tree.n_nodes, int32_t, 1);
-            TAKE(L->tree.depth, int32_t, 1);
-            TAKE(L->tree.offset, int64_t, 1);
+            TAKE_TREE(L->tree);
             TAKE(L->node_rank, int32_t, stride);
             TAKE(L->order, int32_t, na + 16);
             TAKE(L->alt, int32_t, na + 16);
@@ -250,6 +245,7 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
             TAKE(L->fit_work, char, lc_forest_fit_workspace_bytes(max_seen, d));
         }
     }
+#undef TAKE_TREE
 #undef TAKE
     return off + 64;
 }
