@@ -25,8 +25,9 @@
 #include <math.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
+#if !defined(_WIN32)
+#include <pthread.h>
+#define LC_HAVE_THREADS 1
 #endif
 
 /* One thread's tree and scratch (n_threads > 1; lane 0 uses the context's own fields). */
@@ -43,8 +44,8 @@ struct lc_rfei_lane {
 
 #define LC_MAX_THREADS 64
 
-int lc_rfei_openmp(void) {
-#ifdef _OPENMP
+int lc_rfei_threads_available(void) {
+#ifdef LC_HAVE_THREADS
     return 1;
 #else
     return 0;
@@ -52,7 +53,7 @@ int lc_rfei_openmp(void) {
 }
 
 static int clamp_threads(int n_threads) {
-#ifdef _OPENMP
+#ifdef LC_HAVE_THREADS
     return n_threads < 1 ? 1 : n_threads > LC_MAX_THREADS ? LC_MAX_THREADS : n_threads;
 #else
     (void)n_threads;
@@ -170,6 +171,7 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
         c->round_val = c->round_lv = NULL;
         c->tree_nodes = c->tree_depth = NULL;
         c->lane_words = NULL;
+        c->round_next = NULL;
     }
     TAKE(c->Xn, double, na * dd);
     TAKE(c->perm, int32_t, na);
@@ -233,6 +235,7 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
         TAKE(c->tree_nodes, int32_t, nt);
         TAKE(c->tree_depth, int32_t, nt);
         TAKE(c->lane_words, int64_t, n_threads);
+        TAKE(c->round_next, int32_t, nt);
         for (int l = 1; l < n_threads; l++) {
             struct lc_rfei_lane *L = c ? &c->lanes[l] : NULL;
             TAKE_TREE(L->tree);
@@ -958,6 +961,87 @@ static void lane_tree(lc_rfei_ctx *v, const double *y_seen, int64_t n_seen,
     if (nw) score_node(v, 0, 0, root, root_list, nw, n_active);
 }
 
+#ifdef LC_HAVE_THREADS
+/* One multi-threaded call (n_threads > 1).  Rounds of R trees: the threads take the round's
+ * trees one at a time (a shared counter) and fit and score each into its own leaf array;
+ * after a barrier each thread runs the Welford passes of the round's trees, in tree order,
+ * over its own range of candidates (whole words).  Every candidate sees the same operations
+ * in the same order as on one thread: the same bits.  Threads wait in pthread barriers
+ * (they sleep, they do not spin: a busy machine costs wake-ups, not stolen cores). */
+typedef struct {
+    lc_rfei_ctx *c;
+    const double *y_seen;
+    int64_t n_seen;
+    uint64_t forest_seed;
+    const uint64_t *root;
+    const int32_t *root_list;
+    int64_t nw;
+    int nthr;
+    int go;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_barrier_t bar;
+} mt_job;
+
+typedef struct {
+    mt_job *job;
+    int l;
+} mt_arg;
+
+static void mt_lane(mt_job *J, int l) {
+    lc_rfei_ctx *c = J->c;
+    const int32_t T = c->params.n_trees;
+    const int R = c->round_size, nthr = J->nthr, vtotal = c->variance_total;
+    const int64_t n_all = c->n_all, W = c->n_words, padded = W * 64;
+    const int64_t stride = lc_forest_max_nodes(c->max_seen);
+    lc_rfei_ctx v;
+    lane_view(c, l, &v);
+    if (l > 0) lc_forest_presort(c->X_seen, J->n_seen, c->d, v.fit_work);
+    const int64_t per = ((W + nthr - 1) / nthr) * 64;
+    const int64_t j0 = per * l < n_all ? per * l : n_all;
+    const int64_t j1 = j0 + per < n_all ? j0 + per : n_all;
+    double *acc_lv = c->acc_lv;
+    for (int32_t r0 = 0; r0 < T; r0 += R) {
+        const int rn = T - r0 < R ? T - r0 : R;
+        for (;;) {
+            const int q = __atomic_fetch_add(&c->round_next[r0], 1, __ATOMIC_RELAXED);
+            if (q >= rn) break;
+            v.leaf_of = c->round_leaf + (size_t)q * (size_t)padded;
+            lane_tree(&v, J->y_seen, J->n_seen, J->forest_seed, r0 + q, J->root, J->root_list,
+                      J->nw, n_all);
+            const int32_t nn = v.tree.n_nodes[0];
+            memcpy(c->round_val + (size_t)q * stride, v.tree.value, sizeof(double) * nn);
+            if (vtotal)
+                memcpy(c->round_lv + (size_t)q * stride, v.tree.leaf_var, sizeof(double) * nn);
+            c->tree_nodes[r0 + q] = nn;
+            c->tree_depth[r0 + q] = v.tree.depth[0];
+        }
+        pthread_barrier_wait(&J->bar);  /* the round's trees are all scored */
+        for (int q = 0; q < rn; q++) {
+            const int32_t *lf = c->round_leaf + (size_t)q * (size_t)padded;
+            welford_range(c, c->round_val + (size_t)q * stride, lf, j0, j1,
+                          1.0 / (double)(r0 + q + 1));
+            if (vtotal) {
+                const double *lv = c->round_lv + (size_t)q * stride;
+                for (int64_t j = j0; j < j1; j++) acc_lv[j] += lv[lf[j]];
+            }
+        }
+        if (r0 + R < T) pthread_barrier_wait(&J->bar);  /* before the next round's trees */
+    }
+    c->lane_words[l] = v.last_words;
+}
+
+static void *mt_main(void *p) {
+    mt_arg *a = (mt_arg *)p;
+    mt_job *J = a->job;
+    pthread_mutex_lock(&J->mu);
+    while (!J->go) pthread_cond_wait(&J->cv, &J->mu);
+    pthread_mutex_unlock(&J->mu);
+    mt_lane(J, a->l);
+    return NULL;
+}
+#endif
+
 /* Fit tree by tree and accumulate mean / m2 / leaf variance for the active candidates. */
 static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const double *y_seen,
                             int64_t n_seen, const uint8_t *active, uint64_t forest_seed) {
@@ -1028,18 +1112,12 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
         c->final_nodes = c->tree.n_nodes[0];
         return;
     }
-#ifdef _OPENMP
-    /* Rounds of R trees: the threads fit and score them (dynamic), each tree into its own
-     * leaf array; then each thread runs the Welford passes of the round's trees, in tree
-     * order, over its range of candidates.  The same operations in the same order per
-     * candidate as above: the same bits. */
-    const int R = c->round_size;
-    const int64_t stride = lc_forest_max_nodes(c->max_seen), padded = W * 64;
-    const int vtotal = c->variance_total;
+#ifdef LC_HAVE_THREADS
     /* Here every candidate, active or not, is scored (slot 1 of the slots, unused by the
      * descent, holds them all): the leaf arrays then hold only this tree's leaves, without
      * clearing them per call, for the renumbering.  The active ones get what the
      * single-thread path gives them. */
+    const int64_t padded = W * 64;
     uint64_t *all = c->slots + (size_t)W;
     int32_t *all_list = c->wlist + (size_t)W;
     for (int64_t w = 0; w < W; w++) {
@@ -1047,56 +1125,47 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
         all_list[w] = (int32_t)w;
     }
     if (n_all & 63) all[W - 1] = ((uint64_t)1 << (n_all & 63)) - 1;
-    root = all;
-    root_list = all_list;
-    nw = W;
-    n_active = n_all;
+    mt_job job;
+    job.c = c;
+    job.y_seen = y_seen;
+    job.n_seen = n_seen;
+    job.forest_seed = forest_seed;
+    job.root = all;
+    job.root_list = all_list;
+    job.nw = W;
+    job.go = 0;
+    for (int32_t t = 0; t < T; t++) c->round_next[t] = 0;
     for (int l = 0; l < c->n_threads; l++) c->lane_words[l] = 0;
-#pragma omp parallel num_threads(c->n_threads)
-    {
-        const int l = omp_get_thread_num(), nthr = omp_get_num_threads();
-        lc_rfei_ctx v;
-        lane_view(c, l, &v);
-        if (l > 0) lc_forest_presort(c->X_seen, n_seen, d, v.fit_work);
-        const int64_t per = ((W + nthr - 1) / nthr) * 64;
-        const int64_t j0 = per * l < n_all ? per * l : n_all;
-        const int64_t j1 = j0 + per < n_all ? j0 + per : n_all;
-        for (int32_t r0 = 0; r0 < T; r0 += R) {
-            const int rn = T - r0 < R ? T - r0 : R;
-#pragma omp for schedule(dynamic, 1)
-            for (int q = 0; q < rn; q++) {
-                v.leaf_of = c->round_leaf + (size_t)q * (size_t)padded;
-                lane_tree(&v, y_seen, n_seen, forest_seed, r0 + q, root, root_list, nw,
-                          n_active);
-                const int32_t nn = v.tree.n_nodes[0];
-                memcpy(c->round_val + (size_t)q * stride, v.tree.value, sizeof(double) * nn);
-                if (vtotal)
-                    memcpy(c->round_lv + (size_t)q * stride, v.tree.leaf_var,
-                           sizeof(double) * nn);
-                c->tree_nodes[r0 + q] = nn;
-                c->tree_depth[r0 + q] = v.tree.depth[0];
-            }
-            /* (implicit barrier) */
-            for (int q = 0; q < rn; q++) {
-                const int32_t *lf = c->round_leaf + (size_t)q * (size_t)padded;
-                welford_range(c, c->round_val + (size_t)q * stride, lf, j0, j1,
-                              1.0 / (double)(r0 + q + 1));
-                if (vtotal) {
-                    const double *lv = c->round_lv + (size_t)q * stride;
-                    for (int64_t j = j0; j < j1; j++) acc_lv[j] += lv[lf[j]];
-                }
-            }
-#pragma omp barrier
-        }
-        c->lane_words[l] = v.last_words;
+    /* workers wait for `go`, so that the barrier counts only the threads that started */
+    pthread_t tid[LC_MAX_THREADS];
+    mt_arg args[LC_MAX_THREADS];
+    pthread_mutex_init(&job.mu, NULL);
+    pthread_cond_init(&job.cv, NULL);
+    int started = 0;
+    for (int l = 1; l < c->n_threads; l++) {
+        args[l].job = &job;
+        args[l].l = l;
+        if (pthread_create(&tid[l], NULL, mt_main, &args[l]) != 0) break;
+        started++;
     }
+    job.nthr = started + 1;
+    pthread_barrier_init(&job.bar, NULL, (unsigned)job.nthr);
+    pthread_mutex_lock(&job.mu);
+    job.go = 1;
+    pthread_cond_broadcast(&job.cv);
+    pthread_mutex_unlock(&job.mu);
+    mt_lane(&job, 0);
+    for (int l = 1; l <= started; l++) pthread_join(tid[l], NULL);
+    pthread_barrier_destroy(&job.bar);
+    pthread_cond_destroy(&job.cv);
+    pthread_mutex_destroy(&job.mu);
     for (int l = 0; l < c->n_threads; l++) c->last_words += c->lane_words[l];
     for (int32_t t = 0; t < T; t++) {
         c->last_nodes += c->tree_nodes[t];
         c->last_depth_sum += c->tree_depth[t];
         if (c->tree_depth[t] > c->last_depth_max) c->last_depth_max = c->tree_depth[t];
     }
-    c->final_leaf = c->round_leaf + (size_t)((T - 1) % R) * (size_t)padded;
+    c->final_leaf = c->round_leaf + (size_t)((T - 1) % c->round_size) * (size_t)padded;
     c->final_nodes = c->tree_nodes[T - 1];
 #endif
 }

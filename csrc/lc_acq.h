@@ -77,7 +77,7 @@ typedef struct {
     int bitset_depth;   /* tree levels scored with bitsets at most; deeper subtrees go per row */
     int list_density;   /* a node with fewer candidates per listed word goes per row */
     int64_t list_used;  /* per tree: entries of order / perm_alt taken by per-row subtrees */
-    int n_threads;      /* OpenMP threads of one call (1: none started) */
+    int n_threads;      /* threads of one call (1: none started) */
     int round_size;     /* n_threads > 1: trees fitted and scored per round */
     /* carved from the caller's block */
     double *Xn;          /* n_all x d, X_all's rows in row order (not renumbered) */
@@ -123,6 +123,7 @@ typedef struct {
     int32_t *tree_nodes; /* n_trees: node count of each tree (statistics) */
     int32_t *tree_depth; /* n_trees */
     int64_t *lane_words; /* n_threads: bitset words visited per thread */
+    int32_t *round_next; /* n_trees: per round, the next of its trees to take */
     const int32_t *final_leaf; /* after a call: the leaves of its last tree */
     int32_t final_nodes;       /* and that tree's node count */
     /* statistics of the last call (for benchmarks) */
@@ -133,8 +134,7 @@ typedef struct {
 } lc_rfei_ctx;
 
 /* Bytes of the block lc_rfei_prepare needs.  bitset_depth <= 0 picks the default (48).
- * n_threads: OpenMP threads per call (clamped to [1, 64]; 1 where lcore was built without
- * OpenMP).  With n_threads > 1 the trees of a call are fitted and scored in parallel (each
+ * n_threads: threads per call (clamped to [1, 64]; 1 on platforms without POSIX threads).  With n_threads > 1 the trees of a call are fitted and scored in parallel (each
  * thread its own tree and scratch; a tree's result does not depend on the thread) into
  * per-tree leaf arrays, and the running mean / variance then takes the trees in order,
  * in parallel over candidate ranges: every result is bit-identical for any n_threads. */
@@ -146,8 +146,8 @@ void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n
                      int64_t max_seen, const lc_forest_params *p, int variance_total,
                      int bitset_depth, int n_threads);
 
-/* 1 where lcore was built with OpenMP (n_threads > 1 takes effect), else 0. */
-int lc_rfei_openmp(void);
+/* 1 where n_threads > 1 takes effect (POSIX threads), else 0. */
+int lc_rfei_threads_available(void);
 
 /* One chooser step (see above). */
 int64_t lc_rfei_choose(lc_rfei_ctx *ctx, const int64_t *seen_rows, const double *y_seen,

@@ -131,12 +131,12 @@ class RFEIChooser(Chooser):
     min_samples_split, min_samples_leaf, max_depth, max_features, bootstrap
         As in :class:`lcore.RandomForest`.
     n_threads : int
-        Threads of one step (default 1): the trees are fitted and scored in parallel
-        (OpenMP) and the mean / variance are then summed in tree order, so every pick, score
-        and tie draw is the same bit for bit for any value.  Worth it when the replay itself
-        runs on one core (``simulate(..., n_jobs=1)``); with ``n_jobs`` workers keep
-        ``n_jobs * n_threads`` within the cores.  Where lcore was built without OpenMP the
-        step runs on one thread.
+        Threads of one step (default 1): the trees are fitted and scored in parallel and
+        the mean / variance are then summed in tree order, so every pick, score and tie draw
+        is the same bit for bit for any value.  Worth it when the replay itself runs on one
+        core (``simulate(..., n_jobs=1)``) of an otherwise idle machine; with ``n_jobs``
+        workers keep ``n_jobs * n_threads`` within the cores.  On Windows the step runs on
+        one thread.
     """
 
     needs_features = True

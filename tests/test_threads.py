@@ -27,7 +27,7 @@ def _ctx(X, n_threads, n_trees=20, variance_total=False, bitset_depth=0, max_see
 def test_thread_count_is_what_the_build_allows():
     X, _ = _data(n=200)
     assert _ctx(X, 1).n_threads == 1
-    assert _ctx(X, 3).n_threads == (3 if _forest.openmp() else 1)
+    assert _ctx(X, 3).n_threads == (3 if _forest.threads_available() else 1)
 
 
 @pytest.mark.parametrize("variance_total", [False, True])

@@ -8,7 +8,7 @@ from libc.string cimport memcpy
 
 from lcore._core.lc_acq cimport (
     lc_ei_array, lc_pi_array, lc_rfei_bytes, lc_rfei_choose, lc_rfei_ctx, lc_rfei_prepare,
-    lc_rfei_openmp, lc_rfei_score, lc_ucb_array,
+    lc_rfei_score, lc_rfei_threads_available, lc_ucb_array,
 )
 from lcore._core.lc_forest cimport (
     lc_forest, lc_forest_apply, lc_forest_fit, lc_forest_fit_workspace_bytes,
@@ -236,7 +236,7 @@ cdef class RFEIContext:
 
     @property
     def n_threads(self):
-        """Threads per call (1 where lcore was built without OpenMP)."""
+        """Threads per call (1 where threads are not available)."""
         return self.ctx.n_threads
 
     def stats(self):
@@ -246,6 +246,6 @@ cdef class RFEIContext:
                 "bitset_depth": self.ctx.bitset_depth}
 
 
-def openmp():
-    """Whether the rf-ei kernel was built with OpenMP (``n_threads > 1`` takes effect)."""
-    return lc_rfei_openmp() != 0
+def threads_available():
+    """Whether ``n_threads > 1`` takes effect (POSIX threads; not on Windows)."""
+    return lc_rfei_threads_available() != 0

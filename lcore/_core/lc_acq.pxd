@@ -33,7 +33,7 @@ cdef extern from "lc_acq.h" nogil:
     void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n_all,
                          int d, int64_t max_seen, const lc_forest_params *p,
                          int variance_total, int bitset_depth, int n_threads)
-    int lc_rfei_openmp()
+    int lc_rfei_threads_available()
     int64_t lc_rfei_choose(lc_rfei_ctx *ctx, const int64_t *seen_rows, const double *y_seen,
                            int64_t n_seen, const uint8_t *active, double best, double xi,
                            uint64_t forest_seed, lc_rng *tie_rng)
