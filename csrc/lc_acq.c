@@ -174,7 +174,7 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
         c->round_next = NULL;
     }
     TAKE(c->Xn, double, na * dd);
-    TAKE(c->perm, int32_t, na);
+    TAKE(c->perm, int32_t, na + 16);  /* swapped with perm_alt by the renumbering */
     TAKE(c->perm_alt, int32_t, na + 16);
     TAKE(c->list_tmp, int32_t, na + 16);
     TAKE(c->order, int32_t, na + 16);  /* + 16: list_bits_avx2 writes past the end */
@@ -966,8 +966,8 @@ static void lane_tree(lc_rfei_ctx *v, const double *y_seen, int64_t n_seen,
  * trees one at a time (a shared counter) and fit and score each into its own leaf array;
  * after a barrier each thread runs the Welford passes of the round's trees, in tree order,
  * over its own range of candidates (whole words).  Every candidate sees the same operations
- * in the same order as on one thread: the same bits.  Threads wait in pthread barriers
- * (they sleep, they do not spin: a busy machine costs wake-ups, not stolen cores). */
+ * in the same order as on one thread: the same bits.  Threads wait in a mutex/condition
+ * barrier (they sleep, they do not spin: a busy machine costs wake-ups, not stolen cores). */
 typedef struct {
     lc_rfei_ctx *c;
     const double *y_seen;
@@ -978,10 +978,26 @@ typedef struct {
     int64_t nw;
     int nthr;
     int go;
+    int bar_waiting;  /* the barrier: threads arrived in this generation */
+    int bar_gen;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    pthread_barrier_t bar;
 } mt_job;
+
+/* A barrier of J->nthr threads on the job's mutex and condition (pthread_barrier_t is
+ * optional in POSIX: macOS lacks it).  Waiting threads sleep. */
+static void mt_barrier(mt_job *J) {
+    pthread_mutex_lock(&J->mu);
+    const int gen = J->bar_gen;
+    if (++J->bar_waiting == J->nthr) {
+        J->bar_waiting = 0;
+        J->bar_gen++;
+        pthread_cond_broadcast(&J->cv);
+    } else {
+        while (gen == J->bar_gen) pthread_cond_wait(&J->cv, &J->mu);
+    }
+    pthread_mutex_unlock(&J->mu);
+}
 
 typedef struct {
     mt_job *job;
@@ -1016,7 +1032,7 @@ static void mt_lane(mt_job *J, int l) {
             c->tree_nodes[r0 + q] = nn;
             c->tree_depth[r0 + q] = v.tree.depth[0];
         }
-        pthread_barrier_wait(&J->bar);  /* the round's trees are all scored */
+        mt_barrier(J);  /* the round's trees are all scored */
         for (int q = 0; q < rn; q++) {
             const int32_t *lf = c->round_leaf + (size_t)q * (size_t)padded;
             welford_range(c, c->round_val + (size_t)q * stride, lf, j0, j1,
@@ -1026,7 +1042,7 @@ static void mt_lane(mt_job *J, int l) {
                 for (int64_t j = j0; j < j1; j++) acc_lv[j] += lv[lf[j]];
             }
         }
-        if (r0 + R < T) pthread_barrier_wait(&J->bar);  /* before the next round's trees */
+        if (r0 + R < T) mt_barrier(J);  /* before the next round's trees */
     }
     c->lane_words[l] = v.last_words;
 }
@@ -1134,6 +1150,8 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
     job.root_list = all_list;
     job.nw = W;
     job.go = 0;
+    job.bar_waiting = 0;
+    job.bar_gen = 0;
     for (int32_t t = 0; t < T; t++) c->round_next[t] = 0;
     for (int l = 0; l < c->n_threads; l++) c->lane_words[l] = 0;
     /* workers wait for `go`, so that the barrier counts only the threads that started */
@@ -1141,22 +1159,26 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
     mt_arg args[LC_MAX_THREADS];
     pthread_mutex_init(&job.mu, NULL);
     pthread_cond_init(&job.cv, NULL);
+    /* the per-row subtrees recurse once per tree level: a stack as large as glibc's default
+     * everywhere (musl's default is 128 KiB) */
+    pthread_attr_t attr;
+    const int have_attr = pthread_attr_init(&attr) == 0;
+    if (have_attr) pthread_attr_setstacksize(&attr, (size_t)8 << 20);
     int started = 0;
     for (int l = 1; l < c->n_threads; l++) {
         args[l].job = &job;
         args[l].l = l;
-        if (pthread_create(&tid[l], NULL, mt_main, &args[l]) != 0) break;
+        if (pthread_create(&tid[l], have_attr ? &attr : NULL, mt_main, &args[l]) != 0) break;
         started++;
     }
-    job.nthr = started + 1;
-    pthread_barrier_init(&job.bar, NULL, (unsigned)job.nthr);
+    if (have_attr) pthread_attr_destroy(&attr);
+    job.nthr = started + 1;  /* a thread that did not start is not waited for */
     pthread_mutex_lock(&job.mu);
     job.go = 1;
     pthread_cond_broadcast(&job.cv);
     pthread_mutex_unlock(&job.mu);
     mt_lane(&job, 0);
     for (int l = 1; l <= started; l++) pthread_join(tid[l], NULL);
-    pthread_barrier_destroy(&job.bar);
     pthread_cond_destroy(&job.cv);
     pthread_mutex_destroy(&job.mu);
     for (int l = 0; l < c->n_threads; l++) c->last_words += c->lane_words[l];
