@@ -61,7 +61,7 @@ static int clamp_threads(int n_threads) {
 #endif
 }
 
-/* Trees per round with n_threads > 1: all of them (two barriers per call) while the
+/* Trees per round with n_threads > 1: all of them (one barrier per call) while the
  * round's leaf arrays stay within 32 MiB, else fewer (at least one per thread). */
 static int round_size_for(int n_threads, int n_trees, int64_t n_all) {
     int64_t r = n_trees;
