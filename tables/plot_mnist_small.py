@@ -2,6 +2,8 @@
 
     python tables/plot_mnist_small.py [TABLE.npz | JOURNAL.jsonl] [--out docs/img/x.png]
 
+Without a path: lcore/data/mnist_lenet5_small.npz once it exists, else the journal.
+
 A journal is assembled on the fly (rows finished so far, marked partial in the title).
 """
 
@@ -30,8 +32,10 @@ def load(path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("table", nargs="?",
-                    default=os.path.join(HERE, "mnist_lenet5_small.journal.jsonl"))
+    npz = os.path.join(ROOT, "lcore", "data", "mnist_lenet5_small.npz")
+    ap.add_argument("table", nargs="?",  # the finished table, else the journal so far
+                    default=npz if os.path.exists(npz) else
+                    os.path.join(HERE, "mnist_lenet5_small.journal.jsonl"))
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "img", "mnist_small_curves.png"))
     args = ap.parse_args(argv)
 
