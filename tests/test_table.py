@@ -253,3 +253,21 @@ def test_summary_and_describe():
     want = int(((acc[:, 2] < 0.3) & (np.nan_to_num(t15.objective("final"), nan=0.0) >= 0.6)).sum())
     assert t15.summary()["late_risers"] == want > 0
     json.dumps(s)
+
+
+def test_shipped_real_mnist_table_shows_the_papers_phenomena():
+    """The default table is the real one made by lcore pretrain (issue: >= 2,000 x 15, the
+    paper's phenomena), and lcore table info prints them."""
+    t = load_table()
+    assert t is not None and t.meta.get("preset") == "mnist_lenet5_small"
+    assert not t.meta.get("synthetic", False) and not t.meta.get("partial", False)
+    t.validate()
+    assert t.n >= 2000 and t.T == 15 and t.d == 9
+    assert set(t.meta["scaled_ranges"]) == {"c1_filters", "c2_filters", "fc_units", "filter_size"}
+    s = t.summary()
+    assert 0.1 < s["untrainable_share"] < 0.6     # a share of rows stays near chance
+    assert s["late_risers"] >= 10                  # rows that start near chance and rise late
+    assert s["top_gap"] > 0.01                     # the top 0.5 % stands above the rest
+    assert np.isfinite(t.time).all() and (t.time[~np.isnan(t.acc)] > 0).all()
+    text = t.describe()
+    assert "untrainable" in text and "late risers" in text and "top 0.5 % above q90" in text
