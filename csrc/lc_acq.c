@@ -1086,18 +1086,6 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
             sp[s1[i].idx] = (int32_t)i;
         }
     }
-    /* root set = active candidates */
-    uint64_t *root = c->slots;
-    memset(root, 0, sizeof(uint64_t) * (size_t)W);
-    for (int64_t j = 0; j < n_all; j++)
-        root[j >> 6] |= (uint64_t)(active[c->perm[j]] != 0) << (j & 63);
-    int64_t nw = 0, n_active = 0;
-    for (int64_t w = 0; w < W; w++) {
-        if (root[w]) c->wlist[nw++] = (int32_t)w;
-        n_active += lc_popcount64(root[w]);
-    }
-    const int32_t *root_list = c->wlist;
-    (void)root_list;
     memset(c->acc_mean, 0, sizeof(double) * (size_t)n_all);
     memset(c->acc_m2, 0, sizeof(double) * (size_t)n_all);
     memset(c->acc_lv, 0, sizeof(double) * (size_t)n_all);
@@ -1109,10 +1097,20 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
     double *acc_lv = c->acc_lv;
     const int32_t T = c->params.n_trees;
     if (c->n_threads <= 1 || T <= 1) {
+        /* root set = the active candidates (slot 0) */
+        uint64_t *root = c->slots;
+        memset(root, 0, sizeof(uint64_t) * (size_t)W);
+        for (int64_t j = 0; j < n_all; j++)
+            root[j >> 6] |= (uint64_t)(active[c->perm[j]] != 0) << (j & 63);
+        int64_t nw = 0, n_active = 0;
+        for (int64_t w = 0; w < W; w++) {
+            if (root[w]) c->wlist[nw++] = (int32_t)w;
+            n_active += lc_popcount64(root[w]);
+        }
         memset(c->leaf_of, 0, sizeof(int32_t) * (size_t)n_all);  /* inactive rows: any leaf */
         const int32_t *leaf_of = c->leaf_of;
         for (int32_t t = 0; t < T; t++) {
-            lane_tree(c, y_seen, n_seen, forest_seed, t, root, root_list, nw, n_active);
+            lane_tree(c, y_seen, n_seen, forest_seed, t, root, c->wlist, nw, n_active);
             c->last_nodes += c->tree.n_nodes[0];
             c->last_depth_sum += c->tree.depth[0];
             if (c->tree.depth[0] > c->last_depth_max) c->last_depth_max = c->tree.depth[0];
