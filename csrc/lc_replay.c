@@ -1,4 +1,4 @@
-/* lc_replay.c: the replay loop of lc_replay.h. */
+/* lc_replay.c: the replay loop of lc_replay.h, and the built-in rules and choosers. */
 #include "lc_replay.h"
 
 #include <math.h>
@@ -13,36 +13,36 @@ typedef struct {
     int32_t *fenwick;     /* n + 1 */
     int64_t *seen_rows;   /* max_evals: rows in the surrogate's data */
     double *y_seen;       /* max_evals */
-    double *sorted_avg;   /* T x max_evals: per epoch, completed rows' running averages, sorted */
-    double *best_curve;   /* T: curve of the best completed row (ETR-2) */
-    double *curve;        /* T: the row being trained */
+    double *y_key;        /* max_evals: mode * y_seen */
+    int64_t *w_trial;     /* n_workers: trial on the worker, -1 idle */
+    double *w_time;       /* n_workers: time of its next epoch end */
+    int32_t *w_epoch;     /* n_workers: the epoch that ends then */
 } lc_ws;
 
 static size_t align8(size_t b) { return (b + 7) & ~(size_t)7; }
 
-size_t lc_replay_workspace_bytes(int64_t n, int32_t T, int64_t max_evals, int32_t with_median) {
+size_t lc_replay_workspace_bytes(int64_t n, int64_t max_evals, int32_t n_workers) {
     size_t b = 0;
-    const int64_t cap_median = with_median ? max_evals : 0;
     b += align8((size_t)n);
     b += align8(sizeof(int32_t) * (size_t)(n + 1));
     b += align8(sizeof(int64_t) * (size_t)max_evals);
-    b += align8(sizeof(double) * (size_t)max_evals);
-    b += align8(sizeof(double) * (size_t)T * (size_t)cap_median);
-    b += align8(sizeof(double) * (size_t)T);
-    b += align8(sizeof(double) * (size_t)T);
+    b += 2 * align8(sizeof(double) * (size_t)max_evals);
+    b += align8(sizeof(int64_t) * (size_t)n_workers);
+    b += align8(sizeof(double) * (size_t)n_workers);
+    b += align8(sizeof(int32_t) * (size_t)n_workers);
     return b;
 }
 
-static void ws_carve(lc_ws *w, void *mem, int64_t n, int32_t T, int64_t max_evals,
-                     int64_t cap_median) {
+static void ws_carve(lc_ws *w, void *mem, int64_t n, int64_t max_evals, int32_t n_workers) {
     char *p = (char *)mem;
     w->active = (uint8_t *)p; p += align8((size_t)n);
     w->fenwick = (int32_t *)p; p += align8(sizeof(int32_t) * (size_t)(n + 1));
     w->seen_rows = (int64_t *)p; p += align8(sizeof(int64_t) * (size_t)max_evals);
     w->y_seen = (double *)p; p += align8(sizeof(double) * (size_t)max_evals);
-    w->sorted_avg = (double *)p; p += align8(sizeof(double) * (size_t)T * (size_t)cap_median);
-    w->best_curve = (double *)p; p += align8(sizeof(double) * (size_t)T);
-    w->curve = (double *)p;
+    w->y_key = (double *)p; p += align8(sizeof(double) * (size_t)max_evals);
+    w->w_trial = (int64_t *)p; p += align8(sizeof(int64_t) * (size_t)n_workers);
+    w->w_time = (double *)p; p += align8(sizeof(double) * (size_t)n_workers);
+    w->w_epoch = (int32_t *)p;
 }
 
 /* ---- Fenwick tree over the active mask: k-th candidate in row order in O(log n) -------- */
@@ -72,13 +72,261 @@ static int64_t fen_kth(const int32_t *f, int64_t n, int64_t k) {
     return pos; /* 1-based position pos + 1 -> 0-based row pos */
 }
 
-/* ---- rules ------------------------------------------------------------------------------ */
+/* timespec_get is C11 (glibc, musl, MSVC have it); used only for count_chooser_time. */
+static double now_seconds(void) {
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- the loop ---------------------------------------------------------------------------- */
 typedef struct {
-    int64_t n_completed;
-    int64_t best_c_valid;
-    double best_c_final;
-    int32_t tau_c;          /* ETR-2 decision epoch for the current best completed row */
-} rule_state;
+    const lc_table *tab;
+    const lc_rule *rule;
+    const lc_chooser *chooser;
+    const lc_replay_opts *opt;
+    lc_rng *rng;
+    lc_history *h;
+    lc_ws w;
+    lc_replay_result *res;
+    const lc_replay_trace *trace;
+    int64_t n_active, n_surr;
+    int done;
+    int err;
+} lc_run;
+
+static int reaches(int32_t mode, double v, double goal) {
+    return mode > 0 ? v >= goal : v <= goal;
+}
+
+/* Report trial i, ended at `time` (its state already set).  Sets r->done at the goal. */
+static void report(lc_run *r, int64_t i, double time, int stopped) {
+    lc_history *h = r->h;
+    const lc_replay_opts *opt = r->opt;
+    lc_replay_result *res = r->res;
+    const int32_t T = h->T, mode = opt->mode;
+    const int64_t row = h->row[i];
+    const int32_t epochs = h->n_obs[i];
+    const double reported = epochs > 0 ? h->curves[(size_t)i * (size_t)T + (size_t)(epochs - 1)]
+                                       : 0.0;
+    res->n_evaluated++;
+    if (mode > 0 ? reported > res->best_acc : reported < res->best_acc) res->best_acc = reported;
+    if (epochs > 0) {
+        double inc = h->incumbent;
+        if (inc != inc || (mode > 0 ? reported > inc : reported < inc)) h->incumbent = reported;
+    }
+    if (stopped) {
+        res->n_stopped++;
+        if (reaches(mode, r->tab->objective[row], opt->goal)) res->n_harmful_stops++;
+    }
+    int add = 1;
+    double y_surr = reported;
+    if (stopped && opt->terminated == LC_TERM_EXCLUDE) add = 0;
+    if (stopped && opt->terminated == LC_TERM_ORACLE && isfinite(r->tab->objective[row]))
+        y_surr = r->tab->objective[row];
+    if (add) {
+        r->w.seen_rows[r->n_surr] = row;
+        r->w.y_seen[r->n_surr] = y_surr;
+        r->w.y_key[r->n_surr] = mode > 0 ? y_surr : -y_surr;
+        r->n_surr++;
+    }
+    if (h->state[i] == LC_TRIAL_COMPLETED) h->n_completed++;
+    if (r->rule->ops->on_end) {
+        int e = r->rule->ops->on_end(r->rule->self, h, i);
+        if (e < 0) { r->err = e; r->done = 1; return; }
+    }
+    if (r->trace) {
+        if (r->trace->end) r->trace->end[i] = time;
+        if (r->trace->epochs) r->trace->epochs[i] = epochs;
+        if (r->trace->stopped) r->trace->stopped[i] = (int8_t)stopped;
+        if (r->trace->reported) r->trace->reported[i] = reported;
+    }
+    if (reaches(mode, reported, opt->goal)) {
+        if (time <= opt->max_time) {
+            res->success = 1;
+            res->time_to_goal = time;
+        }
+        r->done = 1;
+    }
+}
+
+/* Start trials on worker `wk` at time s until one has an epoch to train (or none can). */
+static void fill(lc_run *r, int32_t wk, double s) {
+    lc_history *h = r->h;
+    const lc_replay_opts *opt = r->opt;
+    const lc_table *tab = r->tab;
+    const int64_t n = tab->n;
+    const int32_t T = tab->T;
+    r->w.w_trial[wk] = -1;
+    while (!r->done && h->n_trials < opt->max_evals && r->n_active > 0 && s < opt->max_time) {
+        int64_t row = LC_CHOOSE_RANDOM;
+        double t0 = opt->count_chooser_time ? now_seconds() : 0.0;
+        if (h->n_trials >= opt->n_init) {
+            lc_choice_view v;
+            v.n = n;
+            v.active = r->w.active;
+            v.n_active = r->n_active;
+            v.seen_rows = r->w.seen_rows;
+            v.y_seen = r->w.y_seen;
+            v.y_key = r->w.y_key;
+            v.n_seen = r->n_surr;
+            v.best_key = opt->mode > 0 ? r->res->best_acc : -r->res->best_acc;
+            v.n_started = h->n_trials;
+            v.hist = h;
+            int e = r->chooser->ops->choose(r->chooser->self, &v, r->rng, &row);
+            if (e < 0) { r->err = e; r->done = 1; return; }
+        }
+        if (row == LC_CHOOSE_RANDOM) {
+            int64_t k = (int64_t)lc_rng_bounded(r->rng, (uint64_t)r->n_active);
+            row = fen_kth(r->w.fenwick, n, k);
+        }
+        if (opt->count_chooser_time) s += now_seconds() - t0;
+        r->w.active[row] = 0;
+        fen_remove(r->w.fenwick, n, row);
+        r->n_active--;
+
+        const int64_t i = h->n_trials++;
+        double *c = h->curves + (size_t)i * (size_t)T;
+        for (int32_t t = 0; t < T; t++) c[t] = NAN;
+        h->n_obs[i] = 0;
+        h->state[i] = LC_TRIAL_RUNNING;
+        h->row[i] = row;
+        h->best[i] = NAN;
+        r->res->n_started++;
+        if (r->trace) {
+            if (r->trace->row) r->trace->row[i] = row;
+            if (r->trace->worker) r->trace->worker[i] = wk;
+            if (r->trace->start) r->trace->start[i] = s;
+            if (r->trace->end) r->trace->end[i] = NAN;
+            if (r->trace->epochs) r->trace->epochs[i] = 0;
+            if (r->trace->stopped) r->trace->stopped[i] = 0;
+            if (r->trace->reported) r->trace->reported[i] = NAN;
+        }
+        if (tab->n_finished[row] > 0) {
+            r->w.w_trial[wk] = i;
+            r->w.w_time[wk] = s + (double)tab->time[(size_t)row * (size_t)T];
+            r->w.w_epoch[wk] = 1;
+            return;
+        }
+        h->state[i] = LC_TRIAL_FAILED; /* no finished epoch: ends at once, reports 0 */
+        report(r, i, s, 0);
+    }
+}
+
+int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *chooser,
+                  const lc_replay_opts *opt, lc_rng *rng, lc_history *hist, void *work,
+                  lc_replay_result *res, const lc_replay_trace *trace) {
+    const int64_t n = tab->n;
+    const int32_t T = tab->T, W = opt->n_workers, mode = opt->mode;
+    lc_run r;
+    r.tab = tab;
+    r.rule = rule;
+    r.chooser = chooser;
+    r.opt = opt;
+    r.rng = rng;
+    r.h = hist;
+    r.res = res;
+    r.trace = trace;
+    r.n_active = n;
+    r.n_surr = 0;
+    r.done = 0;
+    r.err = 0;
+    ws_carve(&r.w, work, n, opt->max_evals, W);
+    memset(r.w.active, 1, (size_t)n);
+    fen_init_ones(r.w.fenwick, n);
+
+    hist->T = T;
+    hist->mode = mode;
+    hist->n_trials = 0;
+    hist->n_completed = 0;
+    hist->incumbent = NAN;
+
+    res->success = 0;
+    res->time_to_goal = INFINITY;
+    res->n_evaluated = 0;
+    res->n_started = 0;
+    res->n_stopped = 0;
+    res->epochs_trained = 0;
+    res->n_harmful_stops = 0;
+    res->best_acc = mode > 0 ? -INFINITY : INFINITY;
+    res->clock = 0.0;
+
+    int e = rule->ops->reset ? rule->ops->reset(rule->self, hist) : 0;
+    if (e == 0 && chooser->ops->reset) e = chooser->ops->reset(chooser->self);
+    if (e < 0) return e;
+
+    for (int32_t wk = 0; wk < W; wk++) r.w.w_trial[wk] = -1;
+    for (int32_t wk = 0; wk < W && !r.done; wk++) fill(&r, wk, 0.0);
+
+    while (!r.done) {
+        /* the next event: the smallest (time, start counter) among busy workers */
+        int32_t wk = -1;
+        for (int32_t k = 0; k < W; k++) {
+            const int64_t i = r.w.w_trial[k];
+            if (i < 0) continue;
+            if (wk < 0 || r.w.w_time[k] < r.w.w_time[wk] ||
+                (r.w.w_time[k] == r.w.w_time[wk] && i < r.w.w_trial[wk]))
+                wk = k;
+        }
+        if (wk < 0) break;
+        const int64_t i = r.w.w_trial[wk];
+        const double now = r.w.w_time[wk];
+        const int32_t t = r.w.w_epoch[wk];
+        const int64_t row = hist->row[i];
+        const double y = (double)tab->acc[(size_t)row * (size_t)T + (size_t)(t - 1)];
+        hist->curves[(size_t)i * (size_t)T + (size_t)(t - 1)] = y;
+        hist->n_obs[i] = t;
+        const double b = hist->best[i];
+        if (b != b || (mode > 0 ? y > b : y < b)) hist->best[i] = y;
+        res->epochs_trained++;
+        res->clock = now;
+
+        int32_t stop = 0;
+        if (t < T && rule->ops->decide) {
+            e = rule->ops->decide(rule->self, hist, i, t, &stop);
+            if (e < 0) return e;
+        }
+        if (stop || t == tab->n_finished[row]) {
+            hist->state[i] = stop ? LC_TRIAL_STOPPED
+                                  : (t == T ? LC_TRIAL_COMPLETED : LC_TRIAL_FAILED);
+            r.w.w_trial[wk] = -1;
+            report(&r, i, now, stop != 0);
+            if (r.err) return r.err;
+            fill(&r, wk, now);
+            if (r.err) return r.err;
+        } else {
+            r.w.w_time[wk] = now + (double)tab->time[(size_t)row * (size_t)T + (size_t)t];
+            r.w.w_epoch[wk] = t + 1;
+        }
+    }
+    return r.err;
+}
+
+/* ---- built-in rules ---------------------------------------------------------------------- */
+size_t lc_builtin_rule_bytes(int32_t kind, int32_t T, int64_t max_evals) {
+    if (kind != LC_RULE_MEDIAN) return 8;
+    return align8(sizeof(double) * (size_t)T * (size_t)max_evals);
+}
+
+void lc_builtin_rule_init(lc_builtin_rule *r, void *mem, int32_t T, int64_t max_evals) {
+    r->T = T;
+    r->cap = max_evals;
+    r->sorted_avg = (double *)mem;
+    r->n_completed = 0;
+    r->best_c = -1;
+    r->tau_c = 0;
+    r->y_tau = NAN;
+}
+
+static int builtin_reset(void *self, const lc_history *h) {
+    (void)h;
+    lc_builtin_rule *r = (lc_builtin_rule *)self;
+    r->n_completed = 0;
+    r->best_c = -1;
+    r->tau_c = 0;
+    r->y_tau = NAN;
+    return 0;
+}
 
 static void insert_sorted(double *a, int64_t k, double v) {
     /* a[0..k) sorted ascending; insert v keeping order (after equal values). */
@@ -91,161 +339,98 @@ static void insert_sorted(double *a, int64_t k, double v) {
     a[lo] = v;
 }
 
-static void rule_on_completed(const lc_rule *rule, rule_state *st, lc_ws *w, int64_t cap,
-                              const double *curve, int32_t T) {
-    if (rule->kind == LC_RULE_MEDIAN) {
+static int builtin_on_end(void *self, const lc_history *h, int64_t trial) {
+    lc_builtin_rule *r = (lc_builtin_rule *)self;
+    if (h->state[trial] != LC_TRIAL_COMPLETED) return 0;
+    const int32_t T = h->T;
+    const double *curve = h->curves + (size_t)trial * (size_t)T;
+    if (r->kind == LC_RULE_MEDIAN) {
         double s = 0.0;
         for (int32_t t = 0; t < T; t++) {
             s += curve[t];
-            insert_sorted(w->sorted_avg + (size_t)t * (size_t)cap, st->n_completed,
+            insert_sorted(r->sorted_avg + (size_t)t * (size_t)r->cap, r->n_completed,
                           s / (double)(t + 1));
         }
-    } else if (rule->kind == LC_RULE_ETR2) {
-        double fin = curve[T - 1];
-        if (!st->best_c_valid || fin > st->best_c_final) {
-            st->best_c_valid = 1;
-            st->best_c_final = fin;
-            memcpy(w->best_curve, curve, sizeof(double) * (size_t)T);
-            double thr = rule->q * fin;
+    } else if (r->kind == LC_RULE_ETR2) {
+        const double fin = curve[T - 1];
+        const double *bc = r->best_c >= 0 ? h->curves + (size_t)r->best_c * (size_t)T : NULL;
+        if (!bc || (r->mode > 0 ? fin > bc[T - 1] : fin < bc[T - 1])) {
+            r->best_c = trial;
             int32_t tau = 1;
             for (int32_t i = T; i >= 1; i--) {
-                if (curve[i - 1] <= thr) { tau = i; break; }
+                const int ok = r->mode > 0 ? curve[i - 1] <= r->q * fin
+                                           : r->q * curve[i - 1] >= fin;
+                if (ok) { tau = i; break; }
             }
-            st->tau_c = tau;
+            r->tau_c = tau;
+            r->y_tau = curve[tau - 1];
         }
     }
-    st->n_completed++;
+    r->n_completed++;
+    return 0;
 }
 
-/* Ask the rule after epoch t (1-based, t < T); y = curve[t-1]; best = max(curve[0..t)). */
-static int rule_stop(const lc_rule *rule, const rule_state *st, const lc_ws *w, int64_t cap,
-                     int32_t t, double y, double best) {
-    switch (rule->kind) {
+static int builtin_decide(void *self, const lc_history *h, int64_t trial, int32_t t,
+                          int32_t *stop) {
+    const lc_builtin_rule *r = (const lc_builtin_rule *)self;
+    const double y = h->curves[(size_t)trial * (size_t)h->T + (size_t)(t - 1)];
+    switch (r->kind) {
     case LC_RULE_ETR1:
-        return t == rule->tau && y < rule->r + rule->eps;
+        *stop = t == r->tau && (r->mode > 0 ? y < r->threshold : y > r->threshold);
+        break;
     case LC_RULE_ETR2:
-        if (!st->best_c_valid || t != st->tau_c) return 0;
-        return y < rule->p * w->best_curve[t - 1];
+        if (r->best_c < 0 || t != r->tau_c) { *stop = 0; break; }
+        *stop = r->mode > 0 ? y < r->p * r->y_tau : r->p * y > r->y_tau;
+        break;
     case LC_RULE_MEDIAN: {
-        int64_t k = st->n_completed;
-        if (t < rule->warmup || k < rule->min_completed || k == 0) return 0;
-        const double *a = w->sorted_avg + (size_t)(t - 1) * (size_t)cap;
-        double med = (k & 1) ? a[k / 2] : (a[k / 2 - 1] + a[k / 2]) / 2.0;
-        return best < med;
+        const int64_t k = r->n_completed;
+        if (t < r->warmup || k < r->min_completed || k == 0) { *stop = 0; break; }
+        const double *a = r->sorted_avg + (size_t)(t - 1) * (size_t)r->cap;
+        const double med = (k & 1) ? a[k / 2] : (a[k / 2 - 1] + a[k / 2]) / 2.0;
+        const double best = h->best[trial];
+        *stop = r->mode > 0 ? best < med : best > med;
+        break;
     }
     default:
-        return 0;
+        *stop = 0;
     }
+    return 0;
 }
 
-/* timespec_get is C11 (glibc, musl, MSVC have it); used only for count_chooser_time. */
-static double now_seconds(void) {
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+const lc_rule_ops lc_builtin_rule_ops = {builtin_reset, builtin_decide, builtin_on_end};
+
+static int cfunc_decide(void *self, const lc_history *h, int64_t trial, int32_t t,
+                        int32_t *stop) {
+    const lc_cfunc_rule *r = (const lc_cfunc_rule *)self;
+    const int32_t v = r->fn(h->curves + (size_t)trial * (size_t)h->T, t, h->T, h->n_trials,
+                            h->curves, h->n_obs, h->state, h->incumbent);
+    if (v < 0 || v > 1) return LC_ERR_RULE;
+    *stop = v;
+    return 0;
 }
 
-/* ---- the loop ---------------------------------------------------------------------------- */
-void lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_replay_opts *opt,
-                   lc_rng *rng, void *work, lc_replay_result *res, const lc_replay_trace *trace) {
-    const int64_t n = tab->n;
-    const int32_t T = tab->T;
-    const int64_t cap = opt->max_evals;
-    lc_ws w;
-    ws_carve(&w, work, n, T, cap, rule->kind == LC_RULE_MEDIAN ? cap : 0);
-    memset(w.active, 1, (size_t)n);
-    fen_init_ones(w.fenwick, n);
+const lc_rule_ops lc_cfunc_rule_ops = {NULL, cfunc_decide, NULL};
 
-    rule_state st;
-    memset(&st, 0, sizeof st);
-    int64_t n_active = n, n_eval = 0, n_surr = 0;
-    double clock = 0.0;
-
-    res->success = 0;
-    res->time_to_goal = INFINITY;
-    res->n_stopped = 0;
-    res->epochs_trained = 0;
-    res->n_harmful_stops = 0;
-    res->best_acc = -INFINITY;
-
-    while (n_eval < opt->max_evals && n_active > 0 && clock < opt->max_time) {
-        /* 1. choose */
-        int64_t row;
-        double t0 = opt->count_chooser_time ? now_seconds() : 0.0;
-        if (n_eval < opt->n_init || opt->chooser == LC_CHOOSER_RANDOM || n_surr < 2) {
-            int64_t k = (int64_t)lc_rng_bounded(rng, (uint64_t)n_active);
-            row = fen_kth(w.fenwick, n, k);
-        } else {
-            uint64_t seed = lc_rng_next(rng);
-            /* the incumbent: the largest reported accuracy so far (SPEC §3), whatever the
-             * surrogate's data hold under terminated = exclude / oracle */
-            row = lc_rfei_choose((lc_rfei_ctx *)opt->rfei_ctx, w.seen_rows, w.y_seen, n_surr,
-                                 w.active, res->best_acc, opt->xi, seed, rng);
-        }
-        if (opt->count_chooser_time) clock += now_seconds() - t0;
-        w.active[row] = 0;
-        fen_remove(w.fenwick, n, row);
-        n_active--;
-
-        /* 2. train */
-        const float *acc = tab->acc + (size_t)row * (size_t)T;
-        const float *tim = tab->time + (size_t)row * (size_t)T;
-        const int32_t nfin = tab->n_finished[row];
-        int32_t epochs = 0;
-        int stopped = 0;
-        double best_row = -INFINITY, y = 0.0;
-        for (int32_t t = 1; t <= nfin; t++) {
-            clock += (double)tim[t - 1];
-            y = (double)acc[t - 1];
-            w.curve[t - 1] = y;
-            if (y > best_row) best_row = y;
-            epochs = t;
-            if (t < T && rule->kind != LC_RULE_NONE &&
-                rule_stop(rule, &st, &w, cap, t, y, best_row)) {
-                stopped = 1;
-                break;
-            }
-        }
-        const double reported = epochs > 0 ? y : 0.0;
-        n_eval++;
-        res->epochs_trained += epochs;
-        if (reported > res->best_acc) res->best_acc = reported;
-
-        /* 3. report */
-        if (stopped) {
-            res->n_stopped++;
-            if (tab->objective[row] >= opt->goal) res->n_harmful_stops++;
-        }
-        int add = 1;
-        double y_surr = reported;
-        if (stopped && opt->terminated == LC_TERM_EXCLUDE) add = 0;
-        if (stopped && opt->terminated == LC_TERM_ORACLE && isfinite(tab->objective[row]))
-            y_surr = tab->objective[row];
-        if (add) {
-            w.seen_rows[n_surr] = row;
-            w.y_seen[n_surr] = y_surr;
-            n_surr++;
-        }
-        if (!stopped && epochs == T) rule_on_completed(rule, &st, &w, cap, w.curve, T);
-
-        if (trace) {
-            int64_t i = n_eval - 1;
-            if (trace->row) trace->row[i] = row;
-            if (trace->epochs) trace->epochs[i] = epochs;
-            if (trace->stopped) trace->stopped[i] = (int8_t)stopped;
-            if (trace->reported) trace->reported[i] = reported;
-            if (trace->clock) trace->clock[i] = clock;
-        }
-
-        /* 4. goal */
-        if (reported >= opt->goal) {
-            if (clock <= opt->max_time) {
-                res->success = 1;
-                res->time_to_goal = clock;
-            }
-            break;
-        }
-    }
-    res->n_evaluated = n_eval;
-    res->clock = clock;
+/* ---- built-in choosers ------------------------------------------------------------------- */
+static int random_choose(void *self, const lc_choice_view *v, lc_rng *rng, int64_t *row) {
+    (void)self;
+    (void)v;
+    (void)rng;
+    *row = LC_CHOOSE_RANDOM;
+    return 0;
 }
+
+const lc_chooser_ops lc_random_chooser_ops = {NULL, random_choose};
+
+static int rfei_choose(void *self, const lc_choice_view *v, lc_rng *rng, int64_t *row) {
+    const lc_rfei_chooser *c = (const lc_rfei_chooser *)self;
+    if (v->n_seen < 2) { *row = LC_CHOOSE_RANDOM; return 0; }
+    const uint64_t seed = lc_rng_next(rng);
+    /* the incumbent: the best reported value so far, whatever the surrogate's data hold
+     * under terminated = exclude / oracle; EI maximises mode * value */
+    *row = lc_rfei_choose((lc_rfei_ctx *)c->ctx, v->seen_rows, v->y_key, v->n_seen, v->active,
+                          v->best_key, c->xi, seed, rng);
+    return 0;
+}
+
+const lc_chooser_ops lc_rfei_chooser_ops = {NULL, rfei_choose};

@@ -1,42 +1,38 @@
-/* lc_replay.h: one simulated HPO run ("repeat") on a lookup table, SPEC.md §3 (C99, plus
- * C11's timespec_get for count_chooser_time).
+/* lc_replay.h: the one replay loop of lcore -- one simulated HPO run ("repeat") on a lookup
+ * table with W workers, driven by pluggable stopping rules and choosers (C99, plus C11's
+ * timespec_get for count_chooser_time).  docs/semantics.md states the semantics in full;
+ * in short:
  *
- * The loop, per evaluation:
- *   1. stop (censored) when max_evals rows were evaluated, no candidate is left, or the
- *      clock has reached max_time;
- *   2. choose a row: the first n_init evaluations, the "random" chooser, and "rf-ei" while
- *      fewer than 2 rows are in the surrogate's data draw k = lc_rng_bounded(rng, n_active)
- *      and take the k-th candidate in increasing row order (a Fenwick tree finds it);
- *      otherwise "rf-ei" draws forest_seed = lc_rng_next(rng) and calls lc_rfei_choose
- *      (lc_acq.h) with the incumbent = the largest reported accuracy so far; its ties draw
- *      from the same rng;
- *   3. train it: for t = 1 .. n_finished[row] the clock advances by time[row, t-1] and
- *      acc[row, t-1] is observed; after each t < T the rule is asked and may stop it.  A row
- *      that failed (n_finished < T) and was not stopped ends at its last finished epoch;
- *   4. report: the last observed accuracy (0 for a row with no finished epoch).  The
- *      surrogate's data gets the reported value; for a row the rule stopped it gets the
- *      reported value (terminated = REPORT), nothing (EXCLUDE) or the row's objective from
- *      the table when finite (ORACLE).  Failed rows are reported as observed in every mode.
- *      A row that ran all T epochs enters the completed-curve history of ETR-2 and median;
- *   5. success when the reported accuracy >= goal and the clock <= max_time:
- *      time_to_goal = the clock.  A row that crosses max_time is trained to its end (and
- *      counted); the run then ends censored.
- * count_chooser_time adds each chooser call's measured wall time to the clock (this breaks
- * bit-reproducibility, by design).
+ *   - Trials are numbered in start order (the "start counter").  At time 0 the W workers are
+ *     filled one after another; a worker freed at time s is refilled at s, after the ended
+ *     trial has been reported.  A trial starts only while fewer than max_evals trials have
+ *     started, a candidate is left and s < max_time.
+ *   - Choosing: the first n_init choices, and every choice for which the chooser answers
+ *     LC_CHOOSE_RANDOM, draw k = lc_rng_bounded(rng, #candidates) and take the k-th candidate
+ *     in increasing row order (a Fenwick tree finds it).  Rows started are never candidates.
+ *   - Row x started at s: epoch t ends at e_t = e_{t-1} + time[x, t-1] (e_0 = s, float64).
+ *     Each epoch end is an event keyed (e_t, start counter); events are processed in that
+ *     order.  At the event the value acc[x, t-1] is observed; for t < T the rule is asked
+ *     and may stop the trial; a trial also ends at t = n_finished[x] (completed when that is
+ *     T, failed otherwise).  A row with no finished epoch ends at once at s and reports 0.
+ *   - Report: the last observed value (0 with none).  The surrogate's data get it
+ *     (LC_TERM_REPORT), nothing for a stopped row (EXCLUDE), or a stopped row's objective
+ *     when finite (ORACLE).  The first report that reaches the goal (value >= goal for
+ *     mode +1, <= goal for mode -1) ends the run: success when its time <= max_time.
+ *     Trials still running then are dropped (not reported).
  *
- * Rules (asked after epoch t < T; y = the row's accuracy at t):
- *   NONE   never;
- *   ETR1   stop at t == tau if y < r + eps;
- *   ETR2   c = the completed row with the largest final accuracy (ties: the earliest; by
- *          final accuracy also when objective = "best", since the rule is defined on y_c^T);
- *          none: never; tau_c = the largest epoch i <= T with y_c^i <= q * y_c^T (1 if none);
- *          stop at t == tau_c if y < p * y_c^tau_c;
- *   MEDIAN at t >= warmup with at least min_completed completed rows, stop if the row's best
- *          accuracy up to t is strictly below the median over completed rows of their running
- *          averages (left-to-right sum of y_c^1..y_c^t) / t; for an even count the median is
- *          (a + b) / 2 of the two middle values.
- * These are lcore.stopping's ETR1, ETR2 and MedianRule in mode "max"; tests check that both
- * decide identically.
+ * With W = 1 this is the sequential replay: the clock adds the epoch times of one row after
+ * the other, in the same order as before workers existed (same bits).
+ *
+ * Interfaces.  A rule is {ops, self}: ops->decide(self, history, trial, t, &stop) is asked
+ * after epoch t < T of `trial`; ops->on_end(self, history, trial) hears every trial that
+ * ended (its state set); ops->reset(self, history) starts a repeat.  A chooser is {ops, self}:
+ * ops->choose(self, view, rng, &row) returns a candidate row or LC_CHOOSE_RANDOM.  Every
+ * callback returns 0, or a negative value on error, which ends the run at once and is
+ * returned by lc_replay_run (the caller reports the error it stored).  The built-ins are
+ * lc_builtin_rule_ops (none, etr1, etr2, median in both modes) and lc_random_chooser_ops /
+ * lc_rfei_chooser_ops; lcore/_core/_replay.pyx adapts Python rules and choosers and
+ * compiled C callbacks (e.g. numba cfuncs) to the same interfaces.
  */
 #ifndef LC_REPLAY_H
 #define LC_REPLAY_H
@@ -47,16 +43,10 @@
 #include "lc_rng.h"
 
 enum { LC_RULE_NONE = 0, LC_RULE_ETR1 = 1, LC_RULE_ETR2 = 2, LC_RULE_MEDIAN = 3 };
-enum { LC_CHOOSER_RANDOM = 0, LC_CHOOSER_RFEI = 1 };
 enum { LC_TERM_REPORT = 0, LC_TERM_EXCLUDE = 1, LC_TERM_ORACLE = 2 };
-
-typedef struct {
-    int32_t kind;
-    int32_t tau;                       /* ETR1 */
-    double r, eps;                     /* ETR1 */
-    double p, q;                       /* ETR2 */
-    int32_t min_completed, warmup;     /* MEDIAN */
-} lc_rule;
+enum { LC_TRIAL_RUNNING = 0, LC_TRIAL_STOPPED = 1, LC_TRIAL_COMPLETED = 2, LC_TRIAL_FAILED = 3 };
+enum { LC_ERR_RULE = -1, LC_ERR_CHOOSER = -2 };
+#define LC_CHOOSE_RANDOM (-1)
 
 typedef struct {
     const float *acc;          /* n x T, row-major; NaN after a failure */
@@ -67,44 +57,141 @@ typedef struct {
     int32_t T;
 } lc_table;
 
+/* Every trial of the repeat so far, in start order; what rules read.  The buffers are the
+ * caller's (capacity max_evals); the loop fills them. */
 typedef struct {
-    int32_t chooser;           /* LC_CHOOSER_* */
-    void *rfei_ctx;            /* lc_rfei_ctx * prepared for this table (rf-ei only) */
-    double xi;                 /* EI exploration */
-    int64_t n_init;            /* >= 1 */
-    int64_t max_evals;         /* 1..n */
+    int32_t T;
+    int32_t mode;              /* +1: larger is better; -1: smaller is better */
+    int64_t n_trials;          /* trials started so far */
+    int64_t n_completed;
+    double *curves;            /* cap x T: curves[i*T + t-1], NaN where not observed yet */
+    int32_t *n_obs;            /* cap: epochs observed */
+    int8_t *state;             /* cap: LC_TRIAL_* */
+    int64_t *row;              /* cap: table row */
+    double *best;              /* cap: best observed value by mode (NaN before the first) */
+    double incumbent;          /* best value reported by a trial with >= 1 epoch; NaN none */
+} lc_history;
+
+typedef struct {
+    int (*reset)(void *self, const lc_history *h);
+    int (*decide)(void *self, const lc_history *h, int64_t trial, int32_t t, int32_t *stop);
+    int (*on_end)(void *self, const lc_history *h, int64_t trial);
+} lc_rule_ops;
+
+typedef struct {
+    const lc_rule_ops *ops;
+    void *self;
+} lc_rule;
+
+/* What a chooser sees.  y_seen are the surrogate's values as reported (table units);
+ * y_key = mode * y_seen and best_key = mode * incumbent are the same in "larger is better"
+ * form (what the forest and EI maximise). */
+typedef struct {
+    int64_t n;
+    const uint8_t *active;     /* n: 1 = candidate */
+    int64_t n_active;
+    const int64_t *seen_rows;  /* n_seen: rows in the surrogate's data */
+    const double *y_seen;
+    const double *y_key;
+    int64_t n_seen;
+    double best_key;           /* mode * best reported value; -inf with none */
+    int64_t n_started;
+    const lc_history *hist;
+} lc_choice_view;
+
+typedef struct {
+    int (*reset)(void *self);
+    int (*choose)(void *self, const lc_choice_view *v, lc_rng *rng, int64_t *row);
+} lc_chooser_ops;
+
+typedef struct {
+    const lc_chooser_ops *ops;
+    void *self;
+} lc_chooser;
+
+typedef struct {
+    int64_t n_init;            /* >= 0 */
+    int64_t max_evals;         /* 1..n: trials started at most */
     double max_time;           /* seconds, may be +inf */
     int32_t terminated;        /* LC_TERM_* */
+    int32_t mode;              /* +1 / -1 */
     double goal;
+    int32_t n_workers;         /* >= 1 */
     int32_t count_chooser_time;
 } lc_replay_opts;
 
 typedef struct {
     int32_t success;
     double time_to_goal;       /* +inf when censored */
-    int64_t n_evaluated;
+    int64_t n_evaluated;       /* trials reported */
+    int64_t n_started;
     int64_t n_stopped;
-    int64_t epochs_trained;
-    int64_t n_harmful_stops;   /* stopped rows whose objective >= goal */
-    double best_acc;           /* best reported accuracy (-inf with no evaluation) */
-    double clock;              /* the clock when the run ended */
+    int64_t epochs_trained;    /* epoch events processed (dropped trials' included) */
+    int64_t n_harmful_stops;   /* stopped rows whose objective reaches the goal */
+    double best_acc;           /* best reported value by mode (-inf / +inf with none) */
+    double clock;              /* time of the last event processed */
 } lc_replay_result;
 
-/* Optional per-evaluation trace, each array max_evals long (any may be NULL). */
+/* Optional per-trial trace in start order, each array max_evals long (any may be NULL).
+ * Dropped trials: end and reported NaN. */
 typedef struct {
     int64_t *row;
+    int32_t *worker;
+    double *start;
+    double *end;
     int32_t *epochs;
-    int8_t *stopped;           /* 1 when the rule stopped the row */
+    int8_t *stopped;
     double *reported;
-    double *clock;             /* after the row */
 } lc_replay_trace;
 
-/* Bytes of workspace (8-byte aligned) one run needs; with_median != 0 when the rule may be
- * LC_RULE_MEDIAN (it keeps T x max_evals sorted running averages). */
-size_t lc_replay_workspace_bytes(int64_t n, int32_t T, int64_t max_evals, int32_t with_median);
+/* Bytes of workspace (8-byte aligned) one run needs. */
+size_t lc_replay_workspace_bytes(int64_t n, int64_t max_evals, int32_t n_workers);
 
-/* One repeat.  rng is the repeat's generator (advanced in place). */
-void lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_replay_opts *opt,
-                   lc_rng *rng, void *work, lc_replay_result *res, const lc_replay_trace *trace);
+/* One repeat.  rng is the repeat's generator (advanced in place); hist's buffers hold
+ * max_evals trials.  Returns 0, or the negative code of the callback that failed. */
+int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *chooser,
+                  const lc_replay_opts *opt, lc_rng *rng, lc_history *hist, void *work,
+                  lc_replay_result *res, const lc_replay_trace *trace);
+
+/* ---- built-in rules -------------------------------------------------------------------- */
+typedef struct {
+    int32_t kind;              /* LC_RULE_* */
+    int32_t mode;              /* +1 / -1 */
+    int32_t tau;               /* ETR1 */
+    double threshold;          /* ETR1: r + eps (mode +1) or r - eps (mode -1) */
+    double p, q;               /* ETR2 */
+    int32_t min_completed, warmup; /* MEDIAN */
+    /* state, carved by lc_builtin_rule_init */
+    int32_t T;
+    int64_t cap;
+    double *sorted_avg;        /* MEDIAN: T x cap running averages of completed trials */
+    int64_t n_completed;
+    int64_t best_c;            /* ETR2: best completed trial (-1: none) */
+    int32_t tau_c;
+    double y_tau;
+} lc_builtin_rule;
+
+size_t lc_builtin_rule_bytes(int32_t kind, int32_t T, int64_t max_evals);
+/* r->kind, mode and the parameters set; carves the state from mem. */
+void lc_builtin_rule_init(lc_builtin_rule *r, void *mem, int32_t T, int64_t max_evals);
+extern const lc_rule_ops lc_builtin_rule_ops;
+
+/* A compiled rule function (numba.cfunc and the like): 1 = stop, 0 = continue, < 0 error.
+ * curve: the trial's t values; the arrays describe all n_trials trials as in lc_history. */
+typedef int32_t (*lc_rule_cfunc)(const double *curve, int32_t t, int32_t T, int64_t n_trials,
+                                 const double *curves, const int32_t *n_obs,
+                                 const int8_t *states, double incumbent);
+typedef struct {
+    lc_rule_cfunc fn;
+} lc_cfunc_rule;
+extern const lc_rule_ops lc_cfunc_rule_ops;
+
+/* ---- built-in choosers ------------------------------------------------------------------ */
+extern const lc_chooser_ops lc_random_chooser_ops;   /* self unused (NULL) */
+typedef struct {
+    void *ctx;                 /* lc_rfei_ctx * prepared for this table */
+    double xi;
+} lc_rfei_chooser;
+extern const lc_chooser_ops lc_rfei_chooser_ops;
 
 #endif /* LC_REPLAY_H */

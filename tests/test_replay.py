@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import lcore
+from lcore.choosers import RFEIChooser
 from lcore.stopping import ETR1, ETR2, MedianRule, Never
 from lcore.table import LookupTable, synthetic
 
@@ -83,19 +84,47 @@ def test_c_loop_equals_reference_with_budgets_and_best_objective():
     assert not res.success.all()  # budgets censor some repeats
 
 
+class _Twin:
+    """A Python rule that decides by its built-in twin's should_stop: runs through the
+    Python adapter of the C loop, not the C rule."""
+
+    def __init__(self, rule):
+        self.inner = rule
+        self.mode = rule.mode
+        self.name = rule.name
+
+    def check(self, T):
+        self.inner.check(T)
+
+    def should_stop(self, curve, history):
+        return self.inner.should_stop(curve, history)
+
+
+class _RFEITwin(RFEIChooser):
+    """rf-ei through the Python chooser adapter (its choose(), not the C chooser)."""
+
+
 @pytest.mark.parametrize("rule,params", RULES)
-def test_python_path_equals_c_loop(rule, params):
+def test_python_rules_and_choosers_equal_the_c_builtins(rule, params):
     table = awkward_table(n=200)
-    kw = dict(goal="top1%", repeats=6, seed=11, trace=True, progress=False, **params)
-    for chooser in ("random", "rf-ei"):
-        c = lcore.simulate(table, rule=rule, chooser=chooser, **kw)
-        p = lcore.simulate(table, rule=rule, chooser=chooser, backend="python", **kw)
-        for f in ("success", "time_to_goal", "n_evaluated", "n_stopped", "epochs_trained",
-                  "best_acc", "n_harmful_stops"):
-            np.testing.assert_array_equal(getattr(c, f), getattr(p, f), err_msg=f)
-        for a, b in zip(c.traces, p.traces):
-            for f in a:
-                np.testing.assert_array_equal(a[f], b[f])
+    kw = dict(goal="top1%", repeats=6, seed=11, trace=True, progress=False)
+    builtin = lcore.stopping.get_rule(rule, **params)
+    for chooser, twin in (("random", in_random_order), ("rf-ei", _RFEITwin())):
+        c = lcore.simulate(table, rule=builtin, chooser=chooser, **kw)
+        for p in (lcore.simulate(table, rule=_Twin(builtin), chooser=chooser, **kw),
+                  lcore.simulate(table, rule=_Twin(builtin), chooser=twin, **kw)):
+            for f in ("success", "time_to_goal", "n_evaluated", "n_stopped", "epochs_trained",
+                      "best_acc", "n_harmful_stops"):
+                np.testing.assert_array_equal(getattr(c, f), getattr(p, f), err_msg=f)
+            for a, b in zip(c.traces, p.traces):
+                for f in a:
+                    np.testing.assert_array_equal(a[f], b[f])
+
+
+def in_random_order(X_seen, y_seen, mask, rng):
+    """The random chooser written in Python: the k-th candidate in row order."""
+    idx = np.flatnonzero(mask)
+    return int(idx[rng.bounded(idx.shape[0])])
 
 
 def test_user_rule_object_runs_on_python_path_like_builtin():
@@ -346,7 +375,8 @@ def test_errors():
     def bad_chooser(X, y, mask, rng):
         return 0
 
-    with pytest.raises(ValueError, match="not a candidate row"):
+    with pytest.raises(ValueError, match=r"chooser .*bad_chooser.* \(repeat 0, choice 3\) "
+                       r"returned row 0, which is evaluated already"):
         lcore.simulate(table, rule="none", chooser=bad_chooser, n_init=1, repeats=1,
                        progress=False, seed=1)
     assert Never().name == "none"
@@ -441,10 +471,9 @@ def test_more_errors():
         lcore.simulate(table, rule="etr2", progress=False)
     with pytest.raises(TypeError, match="got the class ETR1; pass an instance"):
         lcore.simulate(table, rule=ETR1, progress=False)
-    with pytest.raises(ValueError, match="has mode='min', but the replay maximises"):
+    with pytest.raises(ValueError, match="has mode='min', but the table's mode is 'max': build "
+                       "it with mode='max'"):
         lcore.simulate(table, rule=ETR1(tau=1, r=0.5, mode="min"), progress=False)
-    from lcore.choosers import RFEIChooser
-
     with pytest.raises(TypeError, match="got the class RFEIChooser; pass an instance"):
         lcore.simulate(table, rule="none", chooser=RFEIChooser, progress=False)
     with pytest.raises(TypeError, match="trace must be True or False"):

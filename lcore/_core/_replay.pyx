@@ -1,29 +1,200 @@
 # cython: language_level=3
-"""Binding of csrc/lc_replay.c: run repeats of the replay loop for several rules.
+"""Binding of csrc/lc_replay.c: the one replay loop, with its rules and choosers.
 
-No validation here: lcore.replay checked and converted every input.
+Built-in rules and choosers are C; a rule or chooser written in Python is called from the
+same C loop through the adapters below (they take the GIL, hand the rule the trial's curve
+and a :class:`lcore.stopping.History` whose trial arrays are views of the loop's own
+buffers, and hand a chooser the repeat's generator as a :class:`lcore._rng.PyRng`); a
+compiled C function (e.g. a ``numba.cfunc``) goes into the rule slot directly and runs
+without the GIL.  No validation here: lcore.replay checked and converted every input.
 """
+import copy
+
 import numpy as np
 
-from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from lcore._core.lc_replay cimport (
-    LC_CHOOSER_RFEI, LC_RULE_MEDIAN, lc_replay_opts, lc_replay_result, lc_replay_run, lc_replay_trace,
-    lc_replay_workspace_bytes, lc_rule, lc_table,
+    LC_CHOOSE_RANDOM, LC_ERR_CHOOSER, LC_ERR_RULE, LC_RULE_NONE, LC_TRIAL_COMPLETED,
+    LC_TRIAL_RUNNING, lc_builtin_rule, lc_builtin_rule_bytes, lc_builtin_rule_init,
+    lc_builtin_rule_ops, lc_cfunc_rule, lc_cfunc_rule_ops, lc_choice_view, lc_chooser,
+    lc_chooser_ops, lc_history, lc_random_chooser_ops, lc_replay_opts, lc_replay_result,
+    lc_replay_run, lc_replay_trace, lc_replay_workspace_bytes, lc_rfei_chooser,
+    lc_rfei_chooser_ops, lc_rule, lc_rule_cfunc, lc_rule_ops, lc_table,
 )
 from lcore._core.lc_rng cimport lc_rng, lc_rng_seed4
-
 
 from lcore._core.lc_acq cimport lc_rfei_bytes, lc_rfei_ctx, lc_rfei_prepare
 from lcore._core.lc_forest cimport lc_forest_params
 
-
 RESULT_FIELDS = ("success", "time_to_goal", "n_evaluated", "n_stopped", "epochs_trained",
                  "n_harmful_stops", "best_acc")
+TRACE_FIELDS = ("row", "worker", "start", "end", "epochs", "stopped", "reported")
 
 
+class _BadAnswer(Exception):
+    pass
+
+
+# ---- Python rules ---------------------------------------------------------------------------
+cdef class _PyRule:
+    """A Python rule (``should_stop(curve, history)``) in the C loop's rule slot."""
+    cdef object template, rule, label, history, curves, n_obs, states, exc
+    cdef int32_t T, mode
+    cdef int64_t where_trial
+    cdef int32_t where_t
+
+    def __init__(self, rule, label, curves, n_obs, states, int32_t T, int32_t mode):
+        self.template = rule
+        self.label = label
+        self.curves = curves
+        self.n_obs = n_obs
+        self.states = states
+        self.T = T
+        self.mode = mode
+        self.exc = None
+
+
+cdef int _py_rule_reset(void *self, const lc_history *h) noexcept with gil:
+    cdef _PyRule a = <_PyRule>self
+    try:
+        from lcore.stopping.base import History
+
+        # a fresh copy per (rule, repeat), as for choosers: nothing leaks between repeats
+        a.rule = copy.deepcopy(a.template)
+        a.history = History(horizon=a.T, mode="max" if a.mode > 0 else "min")
+        a.history._attach_trials(a.curves, a.n_obs, a.states)
+        return 0
+    except BaseException as exc:
+        a.exc = exc
+        a.where_trial = -1
+        return LC_ERR_RULE
+
+
+cdef int _py_rule_decide(void *self, const lc_history *h, int64_t trial, int32_t t,
+                         int32_t *stop) noexcept with gil:
+    cdef _PyRule a = <_PyRule>self
+    try:
+        a.history._n_trials = h.n_trials
+        ans = a.rule.should_stop(a.curves[trial, :t].copy(), a.history)
+        if ans is True or ans is False or isinstance(ans, np.bool_):
+            stop[0] = 1 if ans else 0
+            return 0
+        raise _BadAnswer(f"should_stop returned {ans!r}; it must return True or False")
+    except BaseException as exc:
+        a.exc = exc
+        a.where_trial = trial
+        a.where_t = t
+        return LC_ERR_RULE
+
+
+cdef int _py_rule_on_end(void *self, const lc_history *h, int64_t trial) noexcept with gil:
+    cdef _PyRule a = <_PyRule>self
+    cdef int32_t k = h.n_obs[trial]
+    try:
+        a.history._n_trials = h.n_trials
+        if h.state[trial] == LC_TRIAL_COMPLETED:
+            a.history.append(a.curves[trial])
+        elif k > 0:
+            a.history.observe(a.curves[trial, k - 1])
+        return 0
+    except BaseException as exc:
+        a.exc = exc
+        a.where_trial = trial
+        a.where_t = k
+        return LC_ERR_RULE
+
+
+cdef lc_rule_ops _py_rule_ops
+_py_rule_ops.reset = _py_rule_reset
+_py_rule_ops.decide = _py_rule_decide
+_py_rule_ops.on_end = _py_rule_on_end
+
+
+# ---- Python choosers ------------------------------------------------------------------------
+cdef class _PyChooser:
+    """A Python chooser (``choose(X_seen, y_seen, candidates_mask, rng) -> row``)."""
+    cdef object template, obj, label, X, exc, rows, states
+    cdef object bad_row
+
+    def __init__(self, template, label, X, rows, states):
+        self.template = template
+        self.label = label
+        self.X = X
+        self.rows = rows
+        self.states = states
+        self.exc = None
+        self.bad_row = None
+
+
+cdef int _py_chooser_reset(void *self) noexcept with gil:
+    cdef _PyChooser a = <_PyChooser>self
+    try:
+        # a fresh chooser per (rule, repeat): state cannot leak from one repeat to the next
+        # (results must not depend on n_jobs or chunking)
+        a.obj = copy.deepcopy(a.template)
+        prepare = getattr(a.obj, "prepare", None)
+        if callable(prepare):
+            prepare(a.X)
+        return 0
+    except BaseException as exc:
+        a.exc = exc
+        return LC_ERR_CHOOSER
+
+
+cdef int _py_chooser_choose(void *self, const lc_choice_view *v, lc_rng *rng,
+                            int64_t *row) noexcept with gil:
+    cdef _PyChooser a = <_PyChooser>self
+    cdef int64_t k, n = v.n
+    from lcore._rng import PyRng
+    from lcore.choosers import FunctionChooser
+
+    try:
+        if v.n_seen:
+            seen = np.asarray(<int64_t[:v.n_seen]><int64_t *>v.seen_rows).copy()
+            y = np.asarray(<double[:v.n_seen]><double *>v.y_seen).copy()
+        else:
+            seen = np.empty(0, dtype=np.int64)
+            y = np.empty(0, dtype=np.float64)
+        mask = np.asarray(<uint8_t[:n]><uint8_t *>v.active).astype(bool)
+        X_seen = None if a.X is None else a.X[seen]
+        state = np.array([rng.s[0], rng.s[1], rng.s[2], rng.s[3]], dtype=np.uint64)
+        prng = PyRng(state)
+        # a plain function is called as it is: the check below is the one check of its row
+        fn = a.obj.fn if type(a.obj) is FunctionChooser else a.obj.choose
+        ans = fn(X_seen, y, mask, prng)
+        for k in range(4):
+            rng.s[k] = <uint64_t>prng.s[k]
+        if (isinstance(ans, (bool, np.bool_)) or not isinstance(ans, (int, np.integer))
+                or not 0 <= ans < n or not v.active[ans]):
+            a.bad_row = ans
+            raise _BadAnswer(_bad_row_text(ans, n, a.rows, a.states, v.hist.n_trials))
+        row[0] = int(ans)
+        return 0
+    except BaseException as exc:
+        a.exc = exc
+        return LC_ERR_CHOOSER
+
+
+def _bad_row_text(ans, n, rows, states, n_trials):
+    why = f"not a row index in [0, {n - 1}]"
+    if isinstance(ans, (int, np.integer)) and not isinstance(ans, (bool, np.bool_)) and (
+            0 <= ans < n):
+        started = np.flatnonzero(rows[:n_trials] == ans)
+        running = started.size and states[started[0]] == LC_TRIAL_RUNNING
+        why = "being trained (running)" if running else "evaluated already"
+    return (f"returned row {ans!r}, which is {why}; choose returns a row with "
+            "candidates_mask[row] True")
+
+
+cdef lc_chooser_ops _py_chooser_ops
+_py_chooser_ops.reset = _py_chooser_reset
+_py_chooser_ops.choose = _py_chooser_choose
+
+
+# ---- the loop over repeats and rules --------------------------------------------------------
 def run_repeats(
     const float[:, ::1] acc,
     const float[:, ::1] time,
@@ -31,28 +202,27 @@ def run_repeats(
     const double[::1] objective,
     X,
     list rules,
-    int chooser,
-    dict forest,
-    double xi,
-    int64_t n_init,
-    int64_t max_evals,
-    double max_time,
-    int terminated,
-    double goal,
-    bint count_chooser_time,
+    tuple chooser,
+    dict opts,
     const uint64_t[:, ::1] states,
     bint trace,
+    int64_t first_repeat=0,
+    on_repeat=None,
 ):
     """Run repeats (one per row of ``states``) for every rule of ``rules``.
 
-    ``rules`` holds dicts with the lc_rule fields.  Returns ``(results, traces)``:
-    results[field] is an array of shape (n_rules, n_repeats); traces is None or a list (per
-    rule) of lists (per repeat) of dicts of arrays (row, epochs, stopped, reported, clock).
+    ``rules`` holds ``("builtin", fields, label)`` (the lc_builtin_rule fields as a dict),
+    ``("cfunc", address, label)`` or ``("python", rule, label)``; ``chooser`` is
+    ``("random",)``, ``("rf-ei", forest_fields)`` or ``("python", chooser, label)``;
+    ``opts`` the lc_replay_opts fields.  Returns ``(results, traces)``: results[field] of
+    shape (n_rules, n_repeats); traces None or per rule a list (per repeat) of dicts of
+    arrays (TRACE_FIELDS plus "clock" = "end").
     """
     cdef int64_t n = acc.shape[0]
     cdef int32_t T = <int32_t>acc.shape[1]
     cdef Py_ssize_t R = states.shape[0]
     cdef Py_ssize_t n_rules = len(rules)
+    cdef int64_t cap = opts["max_evals"]
     cdef lc_table tab
     tab.acc = &acc[0, 0]
     tab.time = &time[0, 0]
@@ -62,119 +232,213 @@ def run_repeats(
     tab.T = T
 
     cdef lc_replay_opts opt
-    opt.chooser = chooser
-    opt.rfei_ctx = NULL
-    opt.xi = xi
-    opt.n_init = n_init
-    opt.max_evals = max_evals
-    opt.max_time = max_time
-    opt.terminated = terminated
-    opt.goal = goal
-    opt.count_chooser_time = count_chooser_time
+    opt.n_init = opts["n_init"]
+    opt.max_evals = cap
+    opt.max_time = opts["max_time"]
+    opt.terminated = opts["terminated"]
+    opt.mode = opts["mode"]
+    opt.goal = opts["goal"]
+    opt.n_workers = opts["n_workers"]
+    opt.count_chooser_time = opts["count_chooser_time"]
 
-    cdef lc_rule *crules = <lc_rule *>malloc(sizeof(lc_rule) * max(n_rules, 1))
-    if crules == NULL:
-        raise MemoryError("could not allocate the rules")
-    cdef Py_ssize_t k, i
-    cdef int32_t with_median = 0
-    for k in range(n_rules):
-        rd = rules[k]
-        memset(&crules[k], 0, sizeof(lc_rule))
-        crules[k].kind = rd["kind"]
-        crules[k].tau = rd.get("tau", 0)
-        crules[k].r = rd.get("r", 0.0)
-        crules[k].eps = rd.get("eps", 0.0)
-        crules[k].p = rd.get("p", 0.0)
-        crules[k].q = rd.get("q", 0.0)
-        crules[k].min_completed = rd.get("min_completed", 1)
-        crules[k].warmup = rd.get("warmup", 1)
-        if crules[k].kind == LC_RULE_MEDIAN:
-            with_median = 1
+    # the trials of the running repeat: numpy buffers, so that Python rules see views of them
+    h_curves = np.empty((cap, T), dtype=np.float64)
+    h_nobs = np.zeros(cap, dtype=np.int32)
+    h_state = np.zeros(cap, dtype=np.int8)
+    h_row = np.zeros(cap, dtype=np.int64)
+    h_best = np.empty(cap, dtype=np.float64)
+    cdef double[:, ::1] hc = h_curves
+    cdef int32_t[::1] hn = h_nobs
+    cdef int8_t[::1] hs = h_state
+    cdef int64_t[::1] hr = h_row
+    cdef double[::1] hb = h_best
+    cdef lc_history hist
+    hist.curves = &hc[0, 0]
+    hist.n_obs = &hn[0]
+    hist.state = &hs[0]
+    hist.row = &hr[0]
+    hist.best = &hb[0]
 
-    cdef lc_rfei_ctx ctx
-    cdef lc_forest_params fp
+    cdef lc_rule *crules = <lc_rule *>malloc(sizeof(lc_rule) * n_rules)
+    cdef lc_builtin_rule *bi = <lc_builtin_rule *>malloc(sizeof(lc_builtin_rule) * n_rules)
+    cdef lc_cfunc_rule *cf = <lc_cfunc_rule *>malloc(sizeof(lc_cfunc_rule) * n_rules)
+    cdef void **rule_mem = <void **>malloc(sizeof(void *) * n_rules)
+    cdef void *work = malloc(lc_replay_workspace_bytes(n, cap, opt.n_workers) + 64)
     cdef void *rfei_mem = NULL
+    cdef lc_rfei_ctx ctx
+    cdef lc_rfei_chooser rfei
+    cdef lc_forest_params fp
+    cdef lc_chooser ch
     cdef const double[:, ::1] Xv
-    cdef int vtotal = 0
-    cdef int n_threads = 1
-    if chooser == LC_CHOOSER_RFEI:
-        Xv = X
-        fp.n_trees = forest["n_trees"]
-        fp.max_depth = forest["max_depth"]
-        fp.min_samples_split = forest["min_samples_split"]
-        fp.min_samples_leaf = forest["min_samples_leaf"]
-        fp.max_features = forest["max_features"]
-        fp.bootstrap = forest["bootstrap"]
-        n_threads = int(forest.get("n_threads", 1))
-        rfei_mem = malloc(lc_rfei_bytes(n, <int>Xv.shape[1], max_evals, &fp, 0, n_threads) + 64)
-        if rfei_mem == NULL:
-            free(crules)
-            raise MemoryError("could not allocate the rf-ei chooser's workspace")
-        vtotal = int(forest["variance_total"])
-        with nogil:
-            lc_rfei_prepare(&ctx, rfei_mem, &Xv[0, 0], n, <int>Xv.shape[1], max_evals, &fp,
-                            vtotal, 0, n_threads)
-        opt.rfei_ctx = &ctx
-
-    cdef void *work = malloc(lc_replay_workspace_bytes(n, T, max_evals, with_median) + 64)
-    if work == NULL:
-        free(crules)
-        free(rfei_mem)
+    cdef Py_ssize_t k, i
+    cdef uintptr_t addr
+    cdef int vtotal = 0, n_threads = 1
+    if crules == NULL or bi == NULL or cf == NULL or rule_mem == NULL or work == NULL:
+        free(crules); free(bi); free(cf); free(rule_mem); free(work)
         raise MemoryError("could not allocate the replay workspace")
+    for k in range(n_rules):
+        rule_mem[k] = NULL
+    adapters = [None] * n_rules
+    try:
+        for k in range(n_rules):
+            kind, spec, label = rules[k]
+            if kind == "builtin":
+                memset(&bi[k], 0, sizeof(lc_builtin_rule))
+                bi[k].kind = spec["kind"]
+                bi[k].mode = spec["mode"]
+                bi[k].tau = spec.get("tau", 0)
+                bi[k].threshold = spec.get("threshold", 0.0)
+                bi[k].p = spec.get("p", 0.0)
+                bi[k].q = spec.get("q", 0.0)
+                bi[k].min_completed = spec.get("min_completed", 1)
+                bi[k].warmup = spec.get("warmup", 1)
+                rule_mem[k] = malloc(lc_builtin_rule_bytes(bi[k].kind, T, cap))
+                if rule_mem[k] == NULL:
+                    raise MemoryError("could not allocate a rule's state")
+                lc_builtin_rule_init(&bi[k], rule_mem[k], T, cap)
+                crules[k].ops = &lc_builtin_rule_ops
+                crules[k].self = &bi[k]
+            elif kind == "cfunc":
+                addr = spec
+                cf[k].fn = <lc_rule_cfunc>addr
+                crules[k].ops = &lc_cfunc_rule_ops
+                crules[k].self = &cf[k]
+            else:
+                adapters[k] = _PyRule(spec, label, h_curves, h_nobs, h_state, T, opt.mode)
+                crules[k].ops = &_py_rule_ops
+                crules[k].self = <void *>adapters[k]
 
-    out = {f: np.empty((n_rules, R), dtype=np.float64) for f in RESULT_FIELDS}
+        chooser_adapter = None
+        if chooser[0] == "random":
+            ch.ops = &lc_random_chooser_ops
+            ch.self = NULL
+        elif chooser[0] == "rf-ei":
+            forest = chooser[1]
+            Xv = X
+            fp.n_trees = forest["n_trees"]
+            fp.max_depth = forest["max_depth"]
+            fp.min_samples_split = forest["min_samples_split"]
+            fp.min_samples_leaf = forest["min_samples_leaf"]
+            fp.max_features = forest["max_features"]
+            fp.bootstrap = forest["bootstrap"]
+            n_threads = int(forest.get("n_threads", 1))
+            rfei_mem = malloc(lc_rfei_bytes(n, <int>Xv.shape[1], cap, &fp, 0, n_threads) + 64)
+            if rfei_mem == NULL:
+                raise MemoryError("could not allocate the rf-ei chooser's workspace")
+            vtotal = int(forest["variance_total"])
+            with nogil:
+                lc_rfei_prepare(&ctx, rfei_mem, &Xv[0, 0], n, <int>Xv.shape[1], cap, &fp,
+                                vtotal, 0, n_threads)
+            rfei.ctx = &ctx
+            rfei.xi = forest["xi"]
+            ch.ops = &lc_rfei_chooser_ops
+            ch.self = &rfei
+        else:
+            chooser_adapter = _PyChooser(chooser[1], chooser[2], X, h_row, h_state)
+            ch.ops = &_py_chooser_ops
+            ch.self = <void *>chooser_adapter
+
+        out = {f: np.empty((n_rules, R), dtype=np.float64) for f in RESULT_FIELDS}
+        traces = [[] for _ in range(n_rules)] if trace else None
+        return _loop(&tab, crules, &ch, &opt, states, &hist, work, out, traces, adapters,
+                     chooser_adapter, rules, first_repeat, on_repeat, cap)
+    finally:
+        for k in range(n_rules):
+            free(rule_mem[k])
+        free(rule_mem)
+        free(crules)
+        free(bi)
+        free(cf)
+        free(work)
+        free(rfei_mem)
+
+
+cdef _loop(const lc_table *tab, lc_rule *crules, lc_chooser *ch, const lc_replay_opts *opt,
+           const uint64_t[:, ::1] states, lc_history *hist, void *work, dict out, traces,
+           list adapters, chooser_adapter, list rules, int64_t first_repeat, on_repeat,
+           int64_t cap):
+    cdef Py_ssize_t R = states.shape[0], n_rules = len(rules), k, i
+    cdef lc_rng rng
+    cdef lc_replay_result res
+    cdef lc_replay_trace tr
+    cdef lc_replay_trace *trp = NULL
+    cdef int rc
     cdef double[:, ::1] o_succ = out["success"], o_ttg = out["time_to_goal"]
     cdef double[:, ::1] o_neval = out["n_evaluated"], o_nstop = out["n_stopped"]
     cdef double[:, ::1] o_ep = out["epochs_trained"], o_harm = out["n_harmful_stops"]
     cdef double[:, ::1] o_best = out["best_acc"]
-
-    cdef lc_replay_trace tr
-    cdef lc_replay_trace *trp = NULL
     cdef int64_t[::1] t_row
-    cdef int32_t[::1] t_ep
+    cdef int32_t[::1] t_worker, t_ep
+    cdef double[::1] t_start, t_end, t_rep
     cdef int8_t[::1] t_stop
-    cdef double[::1] t_rep, t_clock
-    traces = None
-    if trace:
-        traces = [[] for _ in range(n_rules)]
-        t_row = np.empty(max_evals, dtype=np.int64)
-        t_ep = np.empty(max_evals, dtype=np.int32)
-        t_stop = np.empty(max_evals, dtype=np.int8)
-        t_rep = np.empty(max_evals, dtype=np.float64)
-        t_clock = np.empty(max_evals, dtype=np.float64)
+    if traces is not None:
+        bufs = {"row": np.empty(cap, np.int64), "worker": np.empty(cap, np.int32),
+                "start": np.empty(cap), "end": np.empty(cap), "epochs": np.empty(cap, np.int32),
+                "stopped": np.empty(cap, np.int8), "reported": np.empty(cap)}
+        t_row = bufs["row"]
+        t_worker = bufs["worker"]
+        t_start = bufs["start"]
+        t_end = bufs["end"]
+        t_ep = bufs["epochs"]
+        t_stop = bufs["stopped"]
+        t_rep = bufs["reported"]
         tr.row = &t_row[0]
+        tr.worker = &t_worker[0]
+        tr.start = &t_start[0]
+        tr.end = &t_end[0]
         tr.epochs = &t_ep[0]
         tr.stopped = &t_stop[0]
         tr.reported = &t_rep[0]
-        tr.clock = &t_clock[0]
         trp = &tr
-
-    cdef lc_rng rng
-    cdef lc_replay_result res
-    try:
-        for i in range(R):
-            for k in range(n_rules):
-                with nogil:
-                    lc_rng_seed4(&rng, &states[i, 0])
-                    lc_replay_run(&tab, &crules[k], &opt, &rng, work, &res, trp)
-                o_succ[k, i] = res.success
-                o_ttg[k, i] = res.time_to_goal
-                o_neval[k, i] = res.n_evaluated
-                o_nstop[k, i] = res.n_stopped
-                o_ep[k, i] = res.epochs_trained
-                o_harm[k, i] = res.n_harmful_stops
-                o_best[k, i] = res.best_acc
-                if trace:
-                    m = res.n_evaluated
-                    traces[k].append({
-                        "row": np.asarray(t_row[:m]).copy(),
-                        "epochs": np.asarray(t_ep[:m]).copy(),
-                        "stopped": np.asarray(t_stop[:m]).astype(bool),
-                        "reported": np.asarray(t_rep[:m]).copy(),
-                        "clock": np.asarray(t_clock[:m]).copy(),
-                    })
-    finally:
-        free(work)
-        free(crules)
-        free(rfei_mem)
+    for i in range(R):
+        for k in range(n_rules):
+            with nogil:
+                lc_rng_seed4(&rng, &states[i, 0])
+                rc = lc_replay_run(tab, &crules[k], ch, opt, &rng, hist, work, &res, trp)
+            if rc != 0:
+                _raise(rc, rules[k], adapters[k], chooser_adapter, first_repeat + i, hist)
+            o_succ[k, i] = res.success
+            o_ttg[k, i] = res.time_to_goal
+            o_neval[k, i] = res.n_evaluated
+            o_nstop[k, i] = res.n_stopped
+            o_ep[k, i] = res.epochs_trained
+            o_harm[k, i] = res.n_harmful_stops
+            o_best[k, i] = res.best_acc
+            if traces is not None:
+                m = res.n_started
+                d = {f: bufs[f][:m].copy() for f in TRACE_FIELDS}
+                d["stopped"] = d["stopped"].astype(bool)
+                d["clock"] = d["end"]
+                traces[k].append(d)
+        if on_repeat is not None:
+            on_repeat()
     return out, traces
+
+
+cdef _raise(int rc, tuple rule, adapter, chooser_adapter, int64_t repeat, lc_history *hist):
+    if rc == LC_ERR_CHOOSER and chooser_adapter is not None:
+        a = <_PyChooser>chooser_adapter
+        exc = a.exc
+        who = f"chooser {a.label} (repeat {repeat}, choice {hist.n_trials + 1})"
+        if isinstance(exc, _BadAnswer):
+            raise ValueError(f"{who} {exc}") from None
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, MemoryError)):
+            raise exc
+        raise RuntimeError(f"{who} raised {type(exc).__name__}: {exc}") from exc
+    if rule[0] == "python" and adapter is not None:
+        r = <_PyRule>adapter
+        exc = r.exc
+        if r.where_trial >= 0:
+            row = int(hist.row[r.where_trial])
+            who = f"rule {r.label} (repeat {repeat}, row {row}, epoch {r.where_t})"
+        else:
+            who = f"rule {r.label} (repeat {repeat})"
+        if isinstance(exc, _BadAnswer):
+            raise TypeError(f"{who}: {exc}") from None
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, MemoryError)):
+            raise exc
+        raise RuntimeError(f"{who} raised {type(exc).__name__}: {exc}") from exc
+    raise RuntimeError(
+        f"compiled rule {rule[2]} (repeat {repeat}) returned a value other than 0 (continue) "
+        "or 1 (stop)"
+    )

@@ -15,7 +15,8 @@ conventions every rule follows (gaps, modes, float64 arithmetic) and docs/stoppi
 
 from __future__ import annotations
 
-from .base import History, Rule
+from .base import COMPLETED, FAILED, RUNNING, STOPPED, History, Rule
+from .compiled import CompiledRule, compiled_rule
 from .median import MedianRule
 from .monitor import Monitor
 from .never import Never
@@ -24,6 +25,12 @@ from .relative import ETR2
 from .threshold import ETR1
 
 __all__ = [
+    "COMPLETED",
+    "CompiledRule",
+    "FAILED",
+    "RUNNING",
+    "STOPPED",
+    "compiled_rule",
     "ETR1",
     "ETR2",
     "History",

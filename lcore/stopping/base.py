@@ -23,13 +23,22 @@ from __future__ import annotations
 
 import abc
 import bisect
+import inspect
 import math
 import numbers
 from typing import Any
 
 import numpy as np
 
+from lcore._checks import check_int, check_real, is_int  # noqa: F401 - re-exported
+
+inspect_empty = inspect.Parameter.empty
+
 MODES = ("max", "min")
+
+#: states of a trial in :attr:`History.trial_states`
+RUNNING, STOPPED, COMPLETED, FAILED = 0, 1, 2, 3
+TRIAL_STATES = ("running", "stopped", "completed", "failed")
 
 
 def check_mode(mode: Any) -> str:
@@ -37,34 +46,6 @@ def check_mode(mode: Any) -> str:
     if not isinstance(mode, str) or mode not in MODES:
         raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
     return mode
-
-
-def is_int(x: Any) -> bool:
-    """True for Python and NumPy integers (bool excluded)."""
-    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
-
-
-def check_int(name: str, value: Any, low: int, high: int | None = None, desc: str = "") -> int:
-    """Return ``int(value)`` if it is an int in ``[low, high]``; else raise a ValueError.
-
-    ``desc`` replaces the default range text of the message (e.g. ``"in [1, T-1] = [1, 14]"``).
-    """
-    if not (is_int(value) and value >= low and (high is None or value <= high)):
-        if not desc:
-            desc = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be an int {desc}, got {value!r}")
-    return int(value)
-
-
-def check_real(name: str, value: Any, what: str = "a finite number") -> float:
-    """Return ``float(value)`` for a finite real number; raise ValueError otherwise."""
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-    ):
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    return float(value)
 
 
 def check_horizon(horizon: Any) -> int:
@@ -116,6 +97,37 @@ class Rule(abc.ABC):
     def check(self, horizon: int) -> None:
         """Raise ValueError if the rule's parameters do not fit the horizon ``T``."""
         check_horizon(horizon)
+
+    @classmethod
+    def param_defaults(cls) -> dict:
+        """The constructor's parameters and their defaults (``inspect.Parameter.empty`` for a
+        required one), in order, ``mode`` included."""
+        import inspect
+
+        sig = inspect.signature(cls.__init__)
+        return {k: p.default for k, p in list(sig.parameters.items())[1:]
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+    @property
+    def label(self) -> str:
+        """A short name: ``name(param=value, ...)`` with the parameters that differ from their
+        defaults (``mode`` shown when it is not ``"max"``), e.g. ``"etr1(tau=1)"``."""
+        defaults = type(self).param_defaults()
+        required = {k for k, d in defaults.items() if d is inspect_empty}
+        try:  # the rule with only its required parameters (and its mode) set
+            kw = {k: getattr(self, k) for k in required}
+            if "mode" in defaults:
+                kw["mode"] = self.mode
+            ref = type(self)(**kw).params
+        except Exception:  # noqa: BLE001 - a rule whose constructor differs: show everything
+            ref = {}
+        shown = {k: v for k, v in self.params.items()
+                 if k in required or k not in ref or ref[k] != v}
+        if shown.get("mode") == "max":
+            del shown["mode"]
+        if not shown:
+            return str(self.name)
+        return f"{self.name}(" + ", ".join(f"{k}={v}" for k, v in shown.items()) + ")"
 
     @property
     def params(self) -> dict:
@@ -196,6 +208,11 @@ class History:
         "_avg_sorted",
         "_best",
         "_cache",
+        "_tcurves",
+        "_tepochs",
+        "_tstates",
+        "_n_trials",
+        "_external",
     )
 
     def __init__(
@@ -213,6 +230,11 @@ class History:
         self._avg_sorted = [[] for _ in range(self.horizon)]
         self._best = {"max": -1, "min": -1}
         self._cache: dict = {}
+        self._tcurves = np.empty((0, self.horizon), dtype=np.float64)
+        self._tepochs = np.empty(0, dtype=np.int32)
+        self._tstates = np.empty(0, dtype=np.int8)
+        self._n_trials = 0
+        self._external = False
         if completed is not None:
             rows = np.asarray(completed, dtype=np.float64)
             if rows.ndim != 2 or rows.shape[1] != self.horizon:
@@ -295,6 +317,77 @@ class History:
         inc = self.incumbent
         if inc != inc or (value > inc if self.mode == "max" else value < inc):
             self.incumbent = value
+
+    # ----- every trial so far, with its state ---------------------------------------------
+    @property
+    def n_trials(self) -> int:
+        """Number of trials recorded so far (running ones included), in start order."""
+        return self._n_trials
+
+    @property
+    def trial_curves(self) -> np.ndarray:
+        """Read-only (n_trials, T) float64: each trial's values so far, NaN where not observed.
+
+        Rows are in start order; in the simulator the trial being decided is one of them
+        (state ``RUNNING``)."""
+        view = self._tcurves[: self._n_trials]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def trial_epochs(self) -> np.ndarray:
+        """Read-only (n_trials,) int32: the last epoch observed of each trial (0: none)."""
+        view = self._tepochs[: self._n_trials]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def trial_states(self) -> np.ndarray:
+        """Read-only (n_trials,) int8: ``RUNNING`` (0), ``STOPPED`` (1), ``COMPLETED`` (2) or
+        ``FAILED`` (3) for each trial (the module constants of the same names)."""
+        view = self._tstates[: self._n_trials]
+        view.flags.writeable = False
+        return view
+
+    def add_trial(self) -> int:
+        """Record a new running trial; returns its index (its place in start order)."""
+        if self._external:
+            raise RuntimeError("this History's trials are kept by the simulator")
+        i = self._n_trials
+        if i == self._tcurves.shape[0]:
+            cap = max(16, 2 * i)
+            for name, shape, dtype, fill in (
+                ("_tcurves", (cap, self.horizon), np.float64, np.nan),
+                ("_tepochs", (cap,), np.int32, 0),
+                ("_tstates", (cap,), np.int8, RUNNING),
+            ):
+                grown = np.full(shape, fill, dtype=dtype)
+                grown[:i] = getattr(self, name)[:i]
+                setattr(self, name, grown)
+        self._tcurves[i] = np.nan
+        self._tepochs[i] = 0
+        self._tstates[i] = RUNNING
+        self._n_trials = i + 1
+        return i
+
+    def observe_trial(self, index: int, epoch: int, value: float) -> None:
+        """Record trial ``index``'s value at ``epoch`` (1-based; NaN: a failed epoch)."""
+        self._tcurves[index, epoch - 1] = value
+        self._tepochs[index] = max(int(self._tepochs[index]), int(epoch))
+
+    def end_trial(self, index: int, state: int) -> None:
+        """Set the final state (``STOPPED``, ``COMPLETED`` or ``FAILED``) of trial ``index``."""
+        if state not in (STOPPED, COMPLETED, FAILED):
+            raise ValueError(
+                f"state must be STOPPED (1), COMPLETED (2) or FAILED (3), got {state!r}"
+            )
+        self._tstates[index] = state
+
+    def _attach_trials(self, curves: np.ndarray, epochs: np.ndarray, states: np.ndarray) -> None:
+        # the simulator's own buffers (it updates them and ``_n_trials`` in place)
+        self._tcurves, self._tepochs, self._tstates = curves, epochs, states
+        self._n_trials = 0
+        self._external = True
 
     # ----- statistics the built-in rules read -------------------------------------------
     def median_running_average(self, t: int) -> tuple:

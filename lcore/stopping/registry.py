@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from .base import Rule
@@ -44,7 +43,7 @@ def get_rule(spec: Any, **params: Any) -> Rule:
         cls = RULES.get(spec)
         if cls is None:
             raise ValueError(f"unknown rule {spec!r}; known rules: {_known()}, or a Rule object")
-        accepted = list(inspect.signature(cls.__init__).parameters)[1:]
+        accepted = list(cls.param_defaults())
         unknown = sorted(set(params) - set(accepted))
         if unknown:
             raise TypeError(
