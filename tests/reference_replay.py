@@ -145,6 +145,9 @@ def reference_replay(acc, time, unit, state, goal, rule="none", rule_params=None
         rule ``fn(curve, t, trials) -> bool``; ``trials`` is a list of ``(curve_so_far,
         state)`` for every trial so far in start order, the asking trial included as
         "running".
+    chooser : {"random", "rf-ei"} or sequence of int
+        A sequence is a fixed preference order (for hand-made tests): after the first
+        ``n_init`` (random) choices, the first row of it that is still a candidate; no draw.
     forest : callable, optional
         ``forest(X, y, seed64) -> (mean, var)``, each of shape (n,), over all rows (rf-ei).
     n_workers : int
@@ -199,6 +202,8 @@ def reference_replay(acc, time, unit, state, goal, rule="none", rule_params=None
            "epochs_trained": 0, "done": False}
 
     def choose():
+        if len(trials) >= n_init and not isinstance(chooser, str):
+            return next(i for i in chooser if i in candidates)
         if len(trials) < n_init or chooser == "random" or len(seen_y) < 2:
             return candidates[rng.bounded(len(candidates))]
         seed64 = rng.next()
