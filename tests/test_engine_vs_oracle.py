@@ -239,3 +239,56 @@ def test_mean_time_to_goal_agrees_with_independent_event_simulation(W):
     a = np.asarray(res.time_to_goal)
     se = math.sqrt(a.var(ddof=1) / R + ref.var(ddof=1) / R)
     assert abs(a.mean() - ref.mean()) < 4 * se, (W, a.mean(), ref.mean(), se)
+
+
+# ---- hand-made tiny tables, a fixed row order ---------------------------------------------
+
+def in_order(X_seen, y_seen, mask, rng):
+    """A user chooser: the lowest candidate row (no draw)."""
+    return int(np.flatnonzero(mask)[0])
+
+
+def tiny(acc, time, mode="max"):
+    acc = np.asarray(acc, dtype=np.float32)
+    time = np.where(np.isnan(acc), 0, np.asarray(time, dtype=np.float32)).astype(np.float32)
+    meta = {"mode": "min", "metric": "valid_loss"} if mode == "min" else None
+    return LookupTable(acc, time, meta=meta)
+
+
+nan = np.nan
+TINY = {
+    "ties_across_workers": ([[0.1, 0.2], [0.1, 0.3], [0.5, 0.8], [0.5, 0.9], [0.2, 0.3]],
+                            [[2, 2], [1, 1], [1, 3], [1, 1], [1, 1]], 0.8),
+    "zero_times_failed_no_epoch": ([[0.1, 0.2, 0.3], [0.2, 0.3, 0.4], [0.3, nan, nan],
+                                    [nan, nan, nan], [0.5, 0.6, 0.95], [0.4, 0.5, 0.95]],
+                                   [[1, 0, 1], [1, 1, 0], [2, 0, 0], [0, 0, 0], [0, 0, 1],
+                                    [1, 1, 1]], 0.95),
+    "median_history": ([[0.5, 0.6, 0.7], [0.1, 0.1, 0.1], [0.2, 0.3, 0.99], [0.3, 0.5, 0.6]],
+                       [[1, 1, 1]] * 4, 0.99),
+    "etr2_tie_by_completion": ([[0.3, 0.6], [0.5, 0.6], [0.45, 0.5], [0.4, 0.5], [0.9, 0.95]],
+                               [[2, 2], [1, 1], [1, 1], [2, 1], [1, 1]], 0.95),
+}
+TINY_RULES = [("none", {}), ("etr1", {"tau": 1, "r": 0.25, "eps": 0.1}),
+              ("etr2", {"p": 1.0}), ("median", {})]
+
+
+@pytest.mark.parametrize("W", [1, 2, 3])
+@pytest.mark.parametrize("rule,params", TINY_RULES)
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_tiny_tables_in_a_fixed_order_equal_oracle(name, rule, params, W):
+    acc, time, goal = TINY[name]
+    for mode in ("max", "min"):
+        if mode == "min" and not HAS_WORKERS:
+            continue  # loss tables come with the n_workers engine
+        a = np.asarray(acc, dtype=np.float32)
+        a, g = (a, goal) if mode == "max" else (1 - a, 1 - goal)
+        p = dict(params)
+        if mode == "min" and rule == "etr1":
+            p.update(r=0.9, eps=0.1)  # stop at t = 1 if loss > 0.8
+        table = tiny(a, time, mode)
+        g = float(np.float32(g))
+        res = run_engine(table, W, rule=rule, goal=g, repeats=1, seed=0, chooser=in_order,
+                         n_init=0, **p)
+        order = list(range(len(a)))
+        check_against_oracle(res, table, states(0, 1), W, rule, p, mode, chooser=order,
+                             n_init=0)

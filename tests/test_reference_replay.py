@@ -339,8 +339,10 @@ def test_user_rule_like_builtin_gives_the_same_replay():
         b = reference_replay(acc, time, None, state, 0.98, my_etr1, n_workers=W)
         assert a.keys() == b.keys() and a["n_stopped"] > 0
         for k in a:
-            same(a[k], b[k]) if k in ("start", "end", "clock", "reported") else None
-            assert k in ("start", "end", "clock", "reported") or a[k] == b[k], k
+            if k in ("start", "end", "clock", "reported"):
+                same(a[k], b[k])
+            else:
+                assert a[k] == b[k], k
 
 
 def test_user_rule_must_return_a_bool():
@@ -405,3 +407,80 @@ def test_min_mode_on_negated_values_mirrors_max_mode(rule, max_params, min_param
         assert a["best_acc"] == -b["best_acc"]
         for k in ("success", "time_to_goal", "n_stopped", "n_harmful", "epochs_trained"):
             assert a[k] == b[k], k
+
+
+# ---- a second, differently built simulation of the worker model ---------------------------
+
+def _heap_replay(acc, time, state, goal, W, max_time=math.inf, max_evals=None):
+    """No rule, random chooser: a heap of (time, counter) events and per-worker slots."""
+    import heapq
+
+    from lcore._rng import PyRng
+
+    n, T = acc.shape
+    nfin = (~np.isnan(acc)).sum(axis=1)
+    max_evals = n if max_evals is None else max_evals
+    rng, cand = PyRng(state), list(range(n))
+    rows, workers, starts, ends, epochs, reps = [], [], [], [], [], []
+    heap = []
+    result = (False, math.inf)
+
+    def start(w, now):
+        """Fill worker w at now; rows with no epoch end at once. Returns a goal report."""
+        while len(rows) < max_evals and cand and now < max_time:
+            x = cand.pop(rng.bounded(len(cand)))
+            c = len(rows)
+            rows.append(x), workers.append(w), starts.append(now), epochs.append(0)
+            ends.append(math.nan), reps.append(math.nan)
+            if nfin[x] == 0:
+                ends[c], reps[c] = now, 0.0
+                if 0.0 >= goal:
+                    return now
+                continue
+            heapq.heappush(heap, (now + float(time[x, 0]), c))
+            return None
+        return None
+
+    hit = None
+    for w in range(W):
+        hit = start(w, 0.0)
+        if hit is not None:
+            break
+    while heap and hit is None:
+        now, c = heapq.heappop(heap)
+        x = rows[c]
+        epochs[c] += 1
+        if epochs[c] < nfin[x]:
+            heapq.heappush(heap, (now + float(time[x, epochs[c]]), c))
+            continue
+        ends[c], reps[c] = now, float(acc[x, epochs[c] - 1])
+        hit = now if reps[c] >= goal else start(workers[c], now)
+    if hit is not None and hit <= max_time:
+        result = (True, hit)
+    return dict(rows=rows, worker=workers, start=starts, end=ends, epochs=epochs,
+                reported=reps, success=result[0], time_to_goal=result[1])
+
+
+@pytest.mark.parametrize("W", [1, 2, 3, 5])
+def test_oracle_equals_a_heap_based_simulation(W):
+    rng = np.random.default_rng(W)
+    for rep in range(30):
+        n, T = int(rng.integers(3, 25)), int(rng.integers(1, 5))
+        acc = rng.uniform(0, 1, (n, T)).astype(np.float32)
+        acc[rng.random(n) < 0.15, :] = nan
+        for i in np.flatnonzero(rng.random(n) < 0.2):
+            acc[i, rng.integers(1, T + 1):] = nan
+        time = rng.integers(0, 3, (n, T)).astype(np.float32)
+        time[np.isnan(acc)] = 0
+        goal = float(np.float32(rng.uniform(0.7, 1.0)))
+        max_time = [math.inf, float(rng.integers(1, 8))][rep % 2]
+        max_evals = [None, int(rng.integers(1, n + 1))][(rep // 2) % 2]
+        state = np.array([rep + 1, W, 7, 9], dtype=np.uint64)
+        a = reference_replay(acc, time, None, state, goal, n_workers=W, max_time=max_time,
+                             max_evals=max_evals)
+        b = _heap_replay(acc, time, state, goal, W, max_time, max_evals)
+        for k in b:
+            if k in ("start", "end", "reported"):
+                same(a[k], b[k])
+            else:
+                assert a[k] == b[k], (k, rep)
