@@ -158,9 +158,9 @@ def reference_replay(acc, time, unit, state, goal, rule="none", rule_params=None
     Returns
     -------
     dict
-        Per started row in start order: "rows", "worker", "start", "end" (NaN for a dropped
-        row), "clock" (= "end"), "epochs", "stopped", "reported" (NaN for a dropped row),
-        "state"; and "success", "time_to_goal" (inf when censored), "n_evaluated",
+        Per started row in start order: "rows" (also as "row"), "worker", "start", "end"
+        (NaN for a dropped row), "clock" (= "end"), "epochs", "stopped", "reported" (NaN for
+        a dropped row), "state"; and "success", "time_to_goal" (inf when censored), "n_evaluated",
         "n_stopped", "n_harmful", "epochs_trained", "best_acc" (best reported value in the
         table's direction; -inf / inf with no report).
     """
@@ -294,6 +294,7 @@ def reference_replay(acc, time, unit, state, goal, rule="none", rule_params=None
 
     out = {
         "rows": [tr["row"] for tr in trials],
+        "row": [tr["row"] for tr in trials],
         "worker": [tr["worker"] for tr in trials],
         "start": [tr["start"] for tr in trials],
         "end": [tr["end"] for tr in trials],
