@@ -107,8 +107,10 @@ static void report(lc_run *r, int64_t i, double time, int stopped) {
     const int32_t T = h->T, mode = opt->mode;
     const int64_t row = h->row[i];
     const int32_t epochs = h->n_obs[i];
+    /* no finished epoch: accuracy 0 (mode +1); a loss table has nothing to report (NaN:
+     * kept from the surrogate's data, never the goal) */
     const double reported = epochs > 0 ? h->curves[(size_t)i * (size_t)T + (size_t)(epochs - 1)]
-                                       : 0.0;
+                                       : (mode > 0 ? 0.0 : NAN);
     res->n_evaluated++;
     if (mode > 0 ? reported > res->best_acc : reported < res->best_acc) res->best_acc = reported;
     if (epochs > 0) {
@@ -121,7 +123,7 @@ static void report(lc_run *r, int64_t i, double time, int stopped) {
     }
     int add = 1;
     double y_surr = reported;
-    if (stopped && opt->terminated == LC_TERM_EXCLUDE) add = 0;
+    if ((stopped && opt->terminated == LC_TERM_EXCLUDE) || reported != reported) add = 0;
     if (stopped && opt->terminated == LC_TERM_ORACLE && isfinite(r->tab->objective[row]))
         y_surr = r->tab->objective[row];
     if (add) {
@@ -297,6 +299,13 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
         } else {
             r.w.w_time[wk] = now + (double)tab->time[(size_t)row * (size_t)T + (size_t)t];
             r.w.w_epoch[wk] = t + 1;
+        }
+    }
+    /* trials still running are dropped: their trace keeps the epochs they trained */
+    if (trace && trace->epochs) {
+        for (int32_t k = 0; k < W; k++) {
+            const int64_t i = r.w.w_trial[k];
+            if (i >= 0) trace->epochs[i] = hist->n_obs[i];
         }
     }
     return r.err;

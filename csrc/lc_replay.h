@@ -15,7 +15,9 @@
  *     order.  At the event the value acc[x, t-1] is observed; for t < T the rule is asked
  *     and may stop the trial; a trial also ends at t = n_finished[x] (completed when that is
  *     T, failed otherwise).  A row with no finished epoch ends at once at s and reports 0.
- *   - Report: the last observed value (0 with none).  The surrogate's data get it
+ *   - Report: the last observed value; with none, 0 on an accuracy table (mode +1) and
+ *     nothing on a loss table (NaN: kept from the surrogate, never the goal).  The
+ *     surrogate's data get it
  *     (LC_TERM_REPORT), nothing for a stopped row (EXCLUDE), or a stopped row's objective
  *     when finite (ORACLE).  The first report that reaches the goal (value >= goal for
  *     mode +1, <= goal for mode -1) ends the run: success when its time <= max_time.

@@ -24,7 +24,9 @@ One repeat, as simulated here
   Otherwise it ends when t is its last finished epoch: "completed" if t == T, else "failed".
 - A row with no finished epoch ends at once when it starts, before any other worker is
   filled or any event is processed; it reports 0 and its state is "failed".
-- Ending: the report is the last observed value (0 with none); the surrogate's data get it
+- Ending: the report is the last observed value (0 with none on an accuracy table; on a
+  loss table, "min", nothing: NaN, kept from the surrogate, never a goal); the surrogate's
+  data get it
   (``terminated="report"``), nothing for a stopped row (``"exclude"``), or the row's
   objective for a stopped row (``"oracle"``).  The first report that reaches the goal
   (``>= goal`` in mode "max", ``<= goal`` in mode "min") ends the run; it is a success iff its
@@ -221,15 +223,19 @@ def reference_replay(acc, time, unit, state, goal, rule="none", rule_params=None
         """End a trial at ``now``; report it; say whether the run ends here."""
         nonlocal best_completed
         tr["state"], tr["end"] = state, now
-        value = tr["curve"][-1] if tr["curve"] else 0.0
+        if tr["curve"]:
+            value = tr["curve"][-1]
+        else:  # no finished epoch: accuracy 0; a loss table has nothing to report
+            value = 0.0 if mode == "max" else math.nan
         tr["reported"] = value
-        reports.append(value)
+        if value == value:
+            reports.append(value)
         row = tr["row"]
         stopped = state == "stopped"
         if stopped:
             res["n_stopped"] += 1
             res["n_harmful"] += bool(reaches(obj[row]))
-        if not (stopped and terminated == "exclude"):
+        if not (stopped and terminated == "exclude") and value == value:
             y = value
             if stopped and terminated == "oracle" and math.isfinite(obj[row]):
                 y = obj[row]
@@ -309,6 +315,7 @@ def reference_replay(acc, time, unit, state, goal, rule="none", rule_params=None
         if better(v, best):
             best = v
     out.update(success=res["success"], time_to_goal=res["time_to_goal"],
-               n_evaluated=len(reports), n_stopped=res["n_stopped"],
+               n_evaluated=sum(tr["state"] != "running" for tr in trials),
+               n_stopped=res["n_stopped"],
                n_harmful=res["n_harmful"], epochs_trained=res["epochs_trained"], best_acc=best)
     return out

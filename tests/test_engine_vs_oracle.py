@@ -281,7 +281,7 @@ def test_tiny_tables_in_a_fixed_order_equal_oracle(name, rule, params, W):
         if mode == "min" and not HAS_WORKERS:
             continue  # loss tables come with the n_workers engine
         a = np.asarray(acc, dtype=np.float32)
-        a, g = (a, goal) if mode == "max" else (1 - a, 1 - goal)
+        a, g = (a, goal) if mode == "max" else (1 - a, float(np.float32(1) - np.float32(goal)))
         p = dict(params)
         if mode == "min" and rule == "etr1":
             p.update(r=0.9, eps=0.1)  # stop at t = 1 if loss > 0.8
