@@ -64,10 +64,17 @@ class CompiledRule(Rule):
         self._cfunc = None
 
     def __getstate__(self):
-        return {"fn": self.fn, "name": self.name, "mode": self.mode, "_cfunc": None}
+        # the function by value (cloudpickle): a decorated function's module-level name is
+        # the CompiledRule, so it cannot be pickled by reference
+        import cloudpickle
+
+        return {"fn": cloudpickle.dumps(self.fn), "name": self.name, "mode": self.mode}
 
     def __setstate__(self, state):
-        self.__dict__.update(state)
+        import pickle
+
+        self.fn = pickle.loads(state["fn"])
+        self.name, self.mode, self._cfunc = state["name"], state["mode"], None
 
     def __repr__(self) -> str:
         return f"CompiledRule({self.name!r}, mode={self.mode!r})"
