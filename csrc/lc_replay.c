@@ -189,7 +189,8 @@ static void fill(lc_run *r, int32_t wk, double s) {
 
         const int64_t i = h->n_trials++;
         double *c = h->curves + (size_t)i * (size_t)T;
-        for (int32_t t = 0; t < T; t++) c[t] = NAN;
+        if (opt->fill_unobserved)
+            for (int32_t t = 0; t < T; t++) c[t] = NAN;
         h->n_obs[i] = 0;
         h->state[i] = LC_TRIAL_RUNNING;
         h->row[i] = row;
@@ -260,8 +261,11 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
     for (int32_t wk = 0; wk < W; wk++) r.w.w_trial[wk] = -1;
     for (int32_t wk = 0; wk < W && !r.done; wk++) fill(&r, wk, 0.0);
 
+    const lc_rule_decide decide = rule->ops->decide;
+    const double sg = mode > 0 ? 1.0 : -1.0;
     while (!r.done) {
-        /* the next event: the smallest (time, start counter) among busy workers */
+        /* the next event: the smallest (time, start counter) among busy workers, and the
+         * smallest among the others (the trial runs on without a new scan until then) */
         int32_t wk = -1;
         for (int32_t k = 0; k < W; k++) {
             const int64_t i = r.w.w_trial[k];
@@ -271,24 +275,64 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
                 wk = k;
         }
         if (wk < 0) break;
-        const int64_t i = r.w.w_trial[wk];
-        const double now = r.w.w_time[wk];
-        const int32_t t = r.w.w_epoch[wk];
-        const int64_t row = hist->row[i];
-        const double y = (double)tab->acc[(size_t)row * (size_t)T + (size_t)(t - 1)];
-        hist->curves[(size_t)i * (size_t)T + (size_t)(t - 1)] = y;
-        hist->n_obs[i] = t;
-        const double b = hist->best[i];
-        if (b != b || (mode > 0 ? y > b : y < b)) hist->best[i] = y;
-        res->epochs_trained++;
-        res->clock = now;
-
-        int32_t stop = 0;
-        if (t < T && rule->ops->decide) {
-            e = rule->ops->decide(rule->self, hist, i, t, &stop);
-            if (e < 0) return e;
+        double lim_t = INFINITY;
+        int64_t lim_i = INT64_MAX;
+        for (int32_t k = 0; k < W; k++) {
+            const int64_t i = r.w.w_trial[k];
+            if (i < 0 || k == wk) continue;
+            if (r.w.w_time[k] < lim_t || (r.w.w_time[k] == lim_t && i < lim_i)) {
+                lim_t = r.w.w_time[k];
+                lim_i = i;
+            }
         }
-        if (stop || t == tab->n_finished[row]) {
+        const int64_t i = r.w.w_trial[wk];
+        const int64_t row = hist->row[i];
+        const float *acc = tab->acc + (size_t)row * (size_t)T;
+        const float *tim = tab->time + (size_t)row * (size_t)T;
+        const int32_t nfin = tab->n_finished[row];
+        double *curve = hist->curves + (size_t)i * (size_t)T;
+        double now = r.w.w_time[wk];
+        /* the trial's best so far as sg * value ("larger is better"): one comparison */
+        double bk = hist->best[i] == hist->best[i] ? sg * hist->best[i] : -INFINITY;
+        int32_t t = r.w.w_epoch[wk], stop = 0, ended = 0;
+        int64_t events = 0;
+        if (!decide && W == 1) {
+            /* the common case, kept tight: nobody is asked and nothing else can run */
+            for (;;) {
+                const double y = (double)acc[t - 1];
+                curve[t - 1] = y;
+                if (sg * y > bk) bk = sg * y;
+                events++;
+                if (t == nfin) { ended = 1; break; }
+                now += (double)tim[t];
+                t++;
+            }
+        } else for (;;) {
+            const double y = (double)acc[t - 1];
+            curve[t - 1] = y;
+            if (sg * y > bk) bk = sg * y;
+            events++;
+            if (decide && t < T) {
+                hist->n_obs[i] = t;
+                hist->best[i] = sg * bk;
+                e = decide(rule->self, hist, i, t, &stop);
+                if (e < 0) return e;
+            }
+            if (stop || t == nfin) { ended = 1; break; }
+            const double next = now + (double)tim[t];
+            t++;
+            if (W > 1 && !(next < lim_t || (next == lim_t && i < lim_i))) {
+                r.w.w_time[wk] = next;
+                r.w.w_epoch[wk] = t;
+                break;
+            }
+            now = next;
+        }
+        hist->n_obs[i] = ended ? t : t - 1;
+        hist->best[i] = sg * bk;
+        res->epochs_trained += events;
+        res->clock = now;
+        if (ended) {
             hist->state[i] = stop ? LC_TRIAL_STOPPED
                                   : (t == T ? LC_TRIAL_COMPLETED : LC_TRIAL_FAILED);
             r.w.w_trial[wk] = -1;
@@ -296,9 +340,6 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
             if (r.err) return r.err;
             fill(&r, wk, now);
             if (r.err) return r.err;
-        } else {
-            r.w.w_time[wk] = now + (double)tab->time[(size_t)row * (size_t)T + (size_t)t];
-            r.w.w_epoch[wk] = t + 1;
         }
     }
     /* trials still running are dropped: their trace keeps the epochs they trained */
@@ -407,6 +448,7 @@ static int builtin_decide(void *self, const lc_history *h, int64_t trial, int32_
 }
 
 const lc_rule_ops lc_builtin_rule_ops = {builtin_reset, builtin_decide, builtin_on_end};
+const lc_rule_ops lc_never_rule_ops = {NULL, NULL, NULL};
 
 static int cfunc_decide(void *self, const lc_history *h, int64_t trial, int32_t t,
                         int32_t *stop) {

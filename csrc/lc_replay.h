@@ -66,7 +66,8 @@ typedef struct {
     int32_t mode;              /* +1: larger is better; -1: smaller is better */
     int64_t n_trials;          /* trials started so far */
     int64_t n_completed;
-    double *curves;            /* cap x T: curves[i*T + t-1], NaN where not observed yet */
+    double *curves;            /* cap x T: curves[i*T + t-1]; NaN where not observed yet
+                                  when opts.fill_unobserved (else undefined there) */
     int32_t *n_obs;            /* cap: epochs observed */
     int8_t *state;             /* cap: LC_TRIAL_* */
     int64_t *row;              /* cap: table row */
@@ -74,9 +75,11 @@ typedef struct {
     double incumbent;          /* best value reported by a trial with >= 1 epoch; NaN none */
 } lc_history;
 
+typedef int (*lc_rule_decide)(void *self, const lc_history *h, int64_t trial, int32_t t,
+                              int32_t *stop);
 typedef struct {
     int (*reset)(void *self, const lc_history *h);
-    int (*decide)(void *self, const lc_history *h, int64_t trial, int32_t t, int32_t *stop);
+    lc_rule_decide decide;     /* NULL: never stops */
     int (*on_end)(void *self, const lc_history *h, int64_t trial);
 } lc_rule_ops;
 
@@ -120,6 +123,8 @@ typedef struct {
     double goal;
     int32_t n_workers;         /* >= 1 */
     int32_t count_chooser_time;
+    int32_t fill_unobserved;   /* 1: NaN-fill a trial's curve at its start (rules that read
+                                  all of hist->curves need it; the built-ins do not) */
 } lc_replay_opts;
 
 typedef struct {
@@ -177,6 +182,7 @@ size_t lc_builtin_rule_bytes(int32_t kind, int32_t T, int64_t max_evals);
 /* r->kind, mode and the parameters set; carves the state from mem. */
 void lc_builtin_rule_init(lc_builtin_rule *r, void *mem, int32_t T, int64_t max_evals);
 extern const lc_rule_ops lc_builtin_rule_ops;
+extern const lc_rule_ops lc_never_rule_ops;  /* "none": asks nothing */
 
 /* A compiled rule function (numba.cfunc and the like): 1 = stop, 0 = continue, < 0 error.
  * curve: the trial's t values; the arrays describe all n_trials trials as in lc_history. */

@@ -19,7 +19,7 @@ from libc.string cimport memset
 from lcore._core.lc_replay cimport (
     LC_CHOOSE_RANDOM, LC_ERR_CHOOSER, LC_ERR_RULE, LC_RULE_NONE, LC_TRIAL_COMPLETED,
     LC_TRIAL_RUNNING, lc_builtin_rule, lc_builtin_rule_bytes, lc_builtin_rule_init,
-    lc_builtin_rule_ops, lc_cfunc_rule, lc_cfunc_rule_ops, lc_choice_view, lc_chooser,
+    lc_builtin_rule_ops, lc_never_rule_ops, lc_cfunc_rule, lc_cfunc_rule_ops, lc_choice_view, lc_chooser,
     lc_chooser_ops, lc_history, lc_random_chooser_ops, lc_replay_opts, lc_replay_result,
     lc_replay_run, lc_replay_trace, lc_replay_workspace_bytes, lc_rfei_chooser,
     lc_rfei_chooser_ops, lc_rule, lc_rule_cfunc, lc_rule_ops, lc_table,
@@ -240,6 +240,8 @@ def run_repeats(
     opt.goal = opts["goal"]
     opt.n_workers = opts["n_workers"]
     opt.count_chooser_time = opts["count_chooser_time"]
+    # rules other than the built-ins read every trial's curve: NaN where not observed
+    opt.fill_unobserved = any(r[0] != "builtin" for r in rules) or chooser[0] == "python"
 
     # the trials of the running repeat: numpy buffers, so that Python rules see views of them
     h_curves = np.empty((cap, T), dtype=np.float64)
@@ -296,7 +298,8 @@ def run_repeats(
                 if rule_mem[k] == NULL:
                     raise MemoryError("could not allocate a rule's state")
                 lc_builtin_rule_init(&bi[k], rule_mem[k], T, cap)
-                crules[k].ops = &lc_builtin_rule_ops
+                crules[k].ops = (&lc_never_rule_ops if bi[k].kind == LC_RULE_NONE
+                                 else &lc_builtin_rule_ops)
                 crules[k].self = &bi[k]
             elif kind == "cfunc":
                 addr = spec

@@ -42,7 +42,8 @@ cdef extern from "lc_replay.h" nogil:
 
     ctypedef struct lc_rule_ops:
         int (*reset)(void *self, const lc_history *h)
-        int (*decide)(void *self, const lc_history *h, int64_t trial, int32_t t, int32_t *stop)
+        int (*decide)(void *self, const lc_history *h, int64_t trial, int32_t t,
+                      int32_t *stop)
         int (*on_end)(void *self, const lc_history *h, int64_t trial)
 
     ctypedef struct lc_rule:
@@ -78,6 +79,7 @@ cdef extern from "lc_replay.h" nogil:
         double goal
         int32_t n_workers
         int32_t count_chooser_time
+        int32_t fill_unobserved
 
     ctypedef struct lc_replay_result:
         int32_t success
@@ -115,6 +117,7 @@ cdef extern from "lc_replay.h" nogil:
     size_t lc_builtin_rule_bytes(int32_t kind, int32_t T, int64_t max_evals)
     void lc_builtin_rule_init(lc_builtin_rule *r, void *mem, int32_t T, int64_t max_evals)
     const lc_rule_ops lc_builtin_rule_ops
+    const lc_rule_ops lc_never_rule_ops
 
     ctypedef int32_t (*lc_rule_cfunc)(const double *curve, int32_t t, int32_t T,
                                       int64_t n_trials, const double *curves,
