@@ -141,8 +141,24 @@ def read(path, metric: str | None = None, initial: str = "drop", dataset: str | 
     p = os.fspath(path)
     if not os.path.isfile(p):
         raise FileNotFoundError(f"no Baker et al. CSV at {p!r}")
+    import csv
+
     try:
-        df = pd.read_csv(p)
+        with open(p, newline="", encoding="utf-8") as f:
+            rows = csv.reader(f)
+            header = next(rows, None)
+            if not header:
+                raise ImportFormatError(f"{p!r} is empty (expected a CSV header)")
+            for ln, row in enumerate(rows, start=2):
+                if len(row) > len(header):
+                    raise ImportFormatError(
+                        f"{p!r} is not a readable CSV: ragged line {ln} has {len(row)} fields, "
+                        f"the header {len(header)}"
+                    )
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(f"{p!r} is not a readable CSV: {exc}") from None
+    try:
+        df = pd.read_csv(p, index_col=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise ImportFormatError(f"{p!r} is not a readable CSV (rows must have the header's "
                                 f"columns): {exc}") from None
