@@ -265,6 +265,9 @@ def make_table(
     for k in ("format", "source", "licence", "metric", "mode"):
         if k not in meta:  # pragma: no cover - a programming error in an importer
             raise KeyError(f"importer meta lacks {k!r}")
+    if time is not None and np.shape(time) != v.shape:
+        raise ImportFormatError(f"time must have the curves' shape {v.shape}, got "
+                                f"{np.shape(time)}")
     v, t, n_failed, n_nonfinite = clean_curves(v, None if time is None else np.asarray(time))
     finished = ~np.isnan(v)
     meta = dict(meta)
@@ -278,8 +281,6 @@ def make_table(
             "(so times and time-to-goal are in epochs, not seconds; not measured)",
         )
     else:
-        if t.shape != v.shape:
-            raise ImportFormatError(f"time must have the curves' shape {v.shape}, got {t.shape}")
         if (t[finished] < 0).any() or not np.isfinite(t[finished]).all():
             raise ImportFormatError("per-epoch times must be finite and >= 0")
         t = np.where(finished, t, 0.0)
