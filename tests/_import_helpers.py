@@ -17,3 +17,16 @@ def check_common(t, mode):
         assert np.isfinite(t.unit).all() and t.unit.min() >= 0 and t.unit.max() <= 1
     assert t.acc.dtype == np.float32 and t.time.dtype == np.float32
     assert ((t.time == 0) | ~np.isnan(t.acc)).all()  # unrun epochs cost nothing
+
+
+def curves_dir():
+    """The real benchmark curves at hand: $LCORE_CURVES, else ../shared/data/curves."""
+    import os
+
+    env = os.environ.get("LCORE_CURVES")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for c in (env, os.path.join(root, "..", "shared", "data", "curves"),
+              "/work/shared/data/curves"):
+        if c and os.path.isdir(c):
+            return os.path.abspath(c)
+    return os.path.join(root, "..", "shared", "data", "curves")

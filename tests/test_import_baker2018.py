@@ -2,13 +2,13 @@ import os
 
 import numpy as np
 import pytest
-from _import_helpers import check_common
+from _import_helpers import check_common, curves_dir
 
 import lcore
 from lcore.tables import ImportFormatError, import_table
 from lcore.tables.baker2018 import metaqnn_features
 
-REAL = "/work/shared/data/curves/baker2018"
+REAL = os.path.join(curves_dir(), "baker2018")
 
 METAQNN = (
     "net,training_dataset,num_params,depth,lr,acc_1,acc_2,acc_3\n"

@@ -5,13 +5,13 @@ import os
 
 import numpy as np
 import pytest
-from _import_helpers import check_common
+from _import_helpers import check_common, curves_dir
 
 import lcore
 from lcore.tables import ImportFormatError, import_table
 from lcore.tables.taskset import HP_NAMES
 
-REAL = "/work/shared/data/curves/taskset"
+REAL = os.path.join(curves_dir(), "taskset")
 TASK = "FixedTextRNNClassification_imdb_patch32_GRU128_bs128"
 
 

@@ -128,3 +128,27 @@ def test_simulate_runs_the_grid_on_a_shipped_accuracy_table():
     res = lcore.simulate(t, rule=rules, repeats=2, chooser="random", progress=False)
     assert len(res) == 4 and res[0].goal == pytest.approx(t.resolve_goal("top0.5%"))
     assert res[0].success.all()
+
+
+def test_grid_script_on_one_accuracy_and_one_loss_table(tmp_path):
+    import importlib.util
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "tables",
+                        "grid_real_tables.py")
+    spec = importlib.util.spec_from_file_location("grid_real_tables", path)
+    grid = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(grid)
+    out = tmp_path / "grid.json"
+    assert grid.main(["--repeats", "2", "--tables", "baker2018_deep_resnets_cifar10",
+                      "baker2018_lstm_ptb", "--out", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    acc = rep["tables"]["baker2018_deep_resnets_cifar10"]
+    rules = [r["rule"] for r in acc["choosers"]["random"]["rules"]]
+    assert rules == ["none", "etr1(tau=1)", "etr1(tau=3)", "etr1(tau=9)", "etr2(p=0.9)",
+                     "median"]
+    assert set(acc["choosers"]) == {"rf-ei", "random"}
+    loss = rep["tables"]["baker2018_lstm_ptb"]
+    assert loss["mode"] == "min"
+    # pending until simulate replays "min" tables; then the grid runs on it like any other
+    assert "pending" in loss or set(loss["choosers"]) == {"rf-ei", "random"}
