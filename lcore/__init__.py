@@ -24,6 +24,7 @@ _LAZY = {
     "LookupTable": "lcore.table",
     "load_table": "lcore.table",
     "list_tables": "lcore.table",
+    "import_table": "lcore.tables",
     "sobol": "lcore.qmc",
     "Sobol": "lcore.qmc",
     "RandomForest": "lcore.forest",
@@ -31,7 +32,7 @@ _LAZY = {
 }
 _SUBMODULES = {
     "space", "table", "qmc", "replay", "stopping", "acquisition", "choosers", "forest",
-    "results", "integrations",
+    "results", "integrations", "tables",
 }
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES) + ["__version__"]

@@ -3,6 +3,8 @@
     lcore simulate [TABLE] --rule etr1 --tau 1 --repeats 50 [--goal top0.5%] [--n-jobs 2]
                    [--out results.npz] [--plot fig.png]
     lcore table info [TABLE] | lcore table list
+    lcore table import FORMAT PATH --out T.npz [--dataset D] [--set KEY=VALUE ...]
+    lcore table fetch NAME --root DIR [--sha256 HEX]
     lcore plot results.npz --out fig.png         (time-to-goal box plots, Fig. 4/5 style)
     lcore plot --curves [TABLE] --out fig.png     (learning-curve panels, Fig. 1/2 style)
     lcore pretrain --preset mnist_lenet5 --data-root DIR --n 2000 --epochs 15 --out T.npz
@@ -129,12 +131,62 @@ def _save_plot(draw, path):
     print(f"figure written to {path}")
 
 
+def _table_options(pairs):
+    """``--set key=value`` pairs -> options (numbers and true/false/none parsed)."""
+    out = {}
+    for item in pairs or []:
+        if "=" not in item:
+            raise ValueError(f"--set takes KEY=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        low = v.strip().lower()
+        if low in ("true", "false"):
+            out[k] = low == "true"
+        elif low == "none":
+            out[k] = None
+        else:
+            try:
+                out[k] = int(v)
+            except ValueError:
+                out[k] = v
+    return out
+
+
 def cmd_table(args) -> int:
     from lcore.table import list_tables, load_table
 
     if args.action == "list":
-        for name in list_tables():
-            print(name)
+        for d in list_tables(details=True):
+            print(f"{d['name']}: n={d['n']} x T={d['T']}  {d['metric']} ({d['mode']})  "
+                  f"source: {d['source']}")
+        return 0
+    if args.action == "import":
+        from lcore.tables import import_table
+
+        if not args.table or not args.path:
+            raise ValueError("usage: lcore table import FORMAT PATH --out T.npz")
+        if not args.out:
+            raise ValueError("lcore table import needs --out T.npz")
+        opts = _table_options(args.set)
+        if args.dataset is not None:
+            opts["dataset"] = args.dataset
+        table = import_table(args.table, args.path, **opts)
+        print(table.describe())
+        print(f"table written to {table.save(args.out)}")
+        return 0
+    if args.action == "fetch":
+        from lcore.tables.fetch import FetchError, fetch
+
+        if not args.table or not args.root:
+            raise ValueError("usage: lcore table fetch NAME --root DIR")
+        try:
+            got = fetch(args.table, args.root, sha256=args.sha256)
+        except FetchError as exc:
+            print(f"lcore table fetch: {exc}", file=sys.stderr)
+            return 3
+        print(f"{got['path']}: SHA-256 {got['sha256']} "
+              + ("(verified)" if got["verified"] else
+                 "(UNVERIFIED: no checksum pinned; compare it with the publisher's)"))
+        print(f"next: {got['import_hint']}")
         return 0
     table = load_table(args.table)
     print(table.describe())
@@ -197,10 +249,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_simulate)
 
-    t = sub.add_parser("table", help="inspect lookup tables")
-    t.add_argument("action", choices=("info", "list"))
+    t = sub.add_parser("table", help="inspect, import or fetch lookup tables")
+    t.add_argument("action", choices=("info", "list", "import", "fetch"))
     t.add_argument("table", nargs="?", default=None,
-                   help="a table .npz or shipped table name (default: the shipped table)")
+                   help="info: a table .npz or shipped table name (default: the shipped "
+                   "table); import: the FORMAT; fetch: the data set NAME")
+    t.add_argument("path", nargs="?", default=None, help="import: the benchmark's file")
+    t.add_argument("--out", help="import: the table .npz to write")
+    t.add_argument("--dataset", help="import: the dataset / task where a file holds several")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="import: a format option (e.g. --set metric=valid_mse --set seed=0)")
+    t.add_argument("--root", help="fetch: the folder to download into")
+    t.add_argument("--sha256", help="fetch: the expected SHA-256 of the download")
     t.set_defaults(func=cmd_table)
 
     pl = sub.add_parser("plot", help="plot results (box plots) or a table's learning curves")

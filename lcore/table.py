@@ -51,6 +51,11 @@ GoalLike = Union[float, str]
 _GOAL_RE = re.compile(r"^\s*top\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*%\s*$")
 
 
+def _is_accuracy_name(metric) -> bool:
+    """Whether a metric name denotes an accuracy (None: an accuracy table by default)."""
+    return metric is None or "acc" in str(metric).lower()
+
+
 class TableFormatError(ValueError):
     """A file that is not a readable lcore table (truncated, tampered, wrong format)."""
 
@@ -151,6 +156,24 @@ class LookupTable:
     def __len__(self) -> int:
         return self.n
 
+    # -- direction -------------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        """The metric's direction: ``"max"`` (accuracy, the default) or ``"min"`` (a loss,
+        error rate or perplexity), from ``meta["mode"]``."""
+        return str(self.meta.get("mode", "max"))
+
+    @property
+    def metric(self) -> str:
+        """The metric's name, from ``meta["metric"]`` (``"val_accuracy"`` when absent)."""
+        return str(self.meta.get("metric", "val_accuracy"))
+
+    @property
+    def is_accuracy(self) -> bool:
+        """True for an accuracy table: mode ``"max"`` and a metric named like an accuracy
+        (or none named). Only these have ``acc`` checked to lie in [0, 1]."""
+        return self.mode == "max" and _is_accuracy_name(self.meta.get("metric"))
+
     def __repr__(self) -> str:
         kind = "synthetic" if self.meta.get("synthetic") else self.meta.get("dataset", "")
         space = self.space.name if self.space is not None else None
@@ -168,14 +191,31 @@ class LookupTable:
             )
         if acc.shape[1] < 1:
             raise ValueError(f"a table needs at least one epoch (T >= 1), got acc {acc.shape}")
+        mode = self.meta.get("mode", "max")
+        if mode not in ("max", "min"):
+            raise ValueError(f"meta['mode'] must be 'max' or 'min', got {mode!r}")
+        metric = self.meta.get("metric")
+        if metric is not None and not isinstance(metric, str):
+            raise ValueError(f"meta['metric'] must be a string such as 'val_accuracy', "
+                             f"got {metric!r}")
         finished = ~np.isnan(acc)
-        bad = finished & ((acc < 0.0) | (acc > 1.0) | ~np.isfinite(acc))
-        if bad.any():
-            i, t = np.argwhere(bad)[0]
-            raise ValueError(
-                f"acc must lie in [0, 1] (NaN marks unfinished epochs), got acc[{i}, {t}] = "
-                f"{float(acc[i, t])!r}"
-            )
+        if self.is_accuracy:
+            bad = finished & ((acc < 0.0) | (acc > 1.0) | ~np.isfinite(acc))
+            if bad.any():
+                i, t = np.argwhere(bad)[0]
+                raise ValueError(
+                    f"acc must lie in [0, 1] (NaN marks unfinished epochs), got acc[{i}, {t}]"
+                    f" = {float(acc[i, t])!r}; a table of another metric sets meta['metric']"
+                    " (and meta['mode'] = 'min' when lower is better)"
+                )
+        else:
+            bad = finished & ~np.isfinite(acc)
+            if bad.any():
+                i, t = np.argwhere(bad)[0]
+                raise ValueError(
+                    f"acc ({self.metric}) must be finite (NaN marks unfinished epochs), got "
+                    f"acc[{i}, {t}] = {float(acc[i, t])!r}"
+                )
         # NaN must only trail: a finished epoch after an unfinished one is an error
         later_finished = np.flip(np.logical_or.accumulate(np.flip(finished, 1), 1), 1)
         gap = ~finished & later_finished
@@ -241,22 +281,25 @@ class LookupTable:
         """Each row's objective, shape (n,) float64: final accuracy, or the best epoch's.
 
         ``"final"`` is ``acc[:, T-1]`` (NaN for a row that failed before T); ``"best"`` is the
-        largest finished epoch's accuracy (NaN for a row with none).
+        best finished epoch's value in the table's direction (the largest for mode ``"max"``,
+        the smallest for ``"min"``; NaN for a row with none).
         """
         if kind == "final":
             return self.acc[:, -1].astype(np.float64)
         if kind == "best":
             out = np.full(self.n, np.nan)
             any_fin = ~np.isnan(self.acc).all(axis=1)
-            out[any_fin] = np.nanmax(self.acc[any_fin], axis=1)
+            pick = np.nanmin if self.mode == "min" else np.nanmax
+            out[any_fin] = pick(self.acc[any_fin].astype(np.float64), axis=1)
             return out
         raise ValueError(f"objective must be 'final' or 'best', got {kind!r}")
 
     def resolve_goal(self, goal: GoalLike = "top0.5%", objective: str = "final") -> float:
-        """The goal as an accuracy.
+        """The goal as a value of the table's metric.
 
-        ``goal`` is an accuracy (returned as is) or ``"topP%"``: the k-th largest objective
-        with ``k = max(1, ceil(P/100 * n))``, NaN rows counted last (SPEC.md §1).
+        ``goal`` is a value (returned as is) or ``"topP%"``: the k-th best objective in the
+        table's direction (the k-th largest for mode ``"max"``, the k-th smallest for
+        ``"min"``) with ``k = max(1, ceil(P/100 * n))``, NaN rows counted last.
 
         Examples
         --------
@@ -271,7 +314,9 @@ class LookupTable:
             raise ValueError("cannot resolve a 'top' goal on an empty table")
         k = max(1, math.ceil(value / 100.0 * self.n - 1e-9))
         obj = self.objective(objective)
-        ordered = np.sort(obj[~np.isnan(obj)])[::-1]
+        ordered = np.sort(obj[~np.isnan(obj)])
+        if self.mode != "min":
+            ordered = ordered[::-1]
         if k > ordered.size:
             raise ValueError(
                 f"goal {goal!r} asks for the {k}-th best of {self.n} rows but only "
@@ -368,12 +413,19 @@ class LookupTable:
     def summary(self, chance: float | None = None) -> dict:
         """Numbers that describe the table (printed by ``lcore table info``).
 
-        Untrainable rows are those whose best accuracy stays below ``chance + 0.05``
-        (``chance`` from ``meta['chance']``, else 0.1 for ten classes).  Late risers are rows
-        still below ``chance + 0.2`` at epoch ``late_riser_epoch`` (a fifth of the way, at
-        least 1) that end at ``0.6`` or more.  ``top_gap`` is how far the top 0.5 % threshold
-        lies above the 90th percentile of the final accuracies.
+        For an accuracy table: untrainable rows are those whose best accuracy stays below
+        ``chance + 0.05`` (``chance`` from ``meta['chance']``, else 0.1 for ten classes).  Late
+        risers are rows still below ``chance + 0.2`` at epoch ``late_riser_epoch`` (a fifth of
+        the way, at least 1) that end at ``0.6`` or more.  ``top_gap`` is how far the top 0.5 %
+        threshold lies above the 90th percentile of the final accuracies.
+
+        For any other table (a loss, error rate or perplexity) there is no chance level:
+        ``untrainable_share``, ``late_risers`` and ``late_riser_epoch`` are None, and
+        ``top_gap`` is how far the top 0.5 % threshold lies on the good side of the 10th
+        percentile (mode ``"min"``) or 90th percentile (``"max"``), as a positive number
+        when it is better. ``final_acc_quantiles`` holds the final values of the metric.
         """
+        accuracy = self.is_accuracy
         if chance is None:
             chance = float(self.meta.get("chance", 0.1))
         obj = self.objective("final")
@@ -388,32 +440,44 @@ class LookupTable:
             "synthetic": bool(self.meta.get("synthetic", False)),
             "source": self.meta.get("source"),
             "dataset": self.meta.get("dataset"),
+            "metric": self.metric,
+            "mode": self.mode,
             "final_acc_quantiles": (
                 dict(zip(q, np.quantile(finite, q).tolist())) if finite.size else {}
             ),
             "failed_rows": int((self.n_finished() < self.T).sum()),
-            "untrainable_share": float(np.mean(~(np.nan_to_num(best, nan=0.0) >= chance + 0.05)))
-            if self.n
-            else 0.0,
+            "untrainable_share": None,
             "time_per_epoch_median": float(np.median(self.time[self.time > 0]))
             if (self.time > 0).any()
             else 0.0,
             "total_time_hours": float(self.time.sum(dtype=np.float64) / 3600.0),
+            "time_unit": self.meta.get("time_unit", "s"),
             "goals": {},
+            "late_riser_epoch": None,
+            "late_risers": None,
         }
-        e = max(1, round(0.2 * self.T))
-        early = np.nan_to_num(self.acc[:, e - 1].astype(np.float64), nan=0.0)
-        late = (early < chance + 0.2) & (np.nan_to_num(obj, nan=0.0) >= 0.6)
-        out["late_riser_epoch"] = int(e)
-        out["late_risers"] = int(late.sum()) if self.T > e else 0
+        if accuracy:
+            out["untrainable_share"] = (
+                float(np.mean(~(np.nan_to_num(best, nan=0.0) >= chance + 0.05)))
+                if self.n else 0.0
+            )
+            e = max(1, round(0.2 * self.T))
+            early = np.nan_to_num(self.acc[:, e - 1].astype(np.float64), nan=0.0)
+            late = (early < chance + 0.2) & (np.nan_to_num(obj, nan=0.0) >= 0.6)
+            out["late_riser_epoch"] = int(e)
+            out["late_risers"] = int(late.sum()) if self.T > e else 0
         for share in ("top0.05%", "top0.25%", "top0.5%"):
             try:
                 out["goals"][share] = self.resolve_goal(share)
             except ValueError:
                 out["goals"][share] = None
-        q90 = out["final_acc_quantiles"].get(0.9)
         top = out["goals"]["top0.5%"]
-        out["top_gap"] = None if q90 is None or top is None else float(top - q90)
+        if self.mode == "min":
+            ref = out["final_acc_quantiles"].get(0.1)
+            out["top_gap"] = None if ref is None or top is None else float(ref - top)
+        else:
+            ref = out["final_acc_quantiles"].get(0.9)
+            out["top_gap"] = None if ref is None or top is None else float(top - ref)
         return out
 
     def describe(self) -> str:
@@ -423,29 +487,47 @@ class LookupTable:
             f"lookup table: n = {s['n']} configurations x T = {s['T']} epochs, d = {s['d']}",
             f"space: {s['space']}   dataset: {s['dataset']}   source: {s['source']}"
             + ("   [SYNTHETIC]" if s["synthetic"] else ""),
+            f"metric: {s['metric']}   mode: {s['mode']} ("
+            + ("higher is better" if s["mode"] == "max" else "lower is better") + ")",
         ]
         if s["final_acc_quantiles"]:
-            qs = "  ".join(f"q{int(k * 100)}={v:.4f}" for k, v in s["final_acc_quantiles"].items())
-            lines.append(f"final accuracy: {qs}")
-        lines.append(
-            f"untrainable (best < chance + 0.05): {100 * s['untrainable_share']:.1f} %   "
-            f"failed runs: {s['failed_rows']}"
-        )
-        lines.append(
-            f"time per epoch (median): {s['time_per_epoch_median']:.3g} s   "
-            f"total training time: {s['total_time_hours']:.3g} h"
-        )
+            qs = "  ".join(f"q{int(k * 100)}={v:.4g}" for k, v in s["final_acc_quantiles"].items())
+            what = "accuracy" if self.is_accuracy else s["metric"]
+            lines.append(f"final {what}: {qs}")
+        if s["untrainable_share"] is not None:
+            lines.append(
+                f"untrainable (best < chance + 0.05): {100 * s['untrainable_share']:.1f} %   "
+                f"failed runs: {s['failed_rows']}"
+            )
+        else:
+            lines.append(f"failed runs: {s['failed_rows']}")
+        unit = s["time_unit"]
+        if unit == "s":
+            lines.append(
+                f"time per epoch (median): {s['time_per_epoch_median']:.3g} s   "
+                f"total training time: {s['total_time_hours']:.3g} h"
+            )
+        else:
+            total = s["total_time_hours"] * 3600.0
+            lines.append(
+                f"time per epoch (median): {s['time_per_epoch_median']:.3g} {unit}   "
+                f"total: {total:.6g} {unit} (not measured; see meta['time_note'])"
+            )
         goals = "  ".join(
-            f"{k}: {'n/a' if v is None else format(v, '.4f')}" for k, v in s["goals"].items()
+            f"{k}: {'n/a' if v is None else format(v, '.4g')}" for k, v in s["goals"].items()
         )
         lines.append(f"goal thresholds: {goals}")
-        lines.append(
-            f"late risers (< chance + 0.2 at epoch {s['late_riser_epoch']}, final >= 0.6): "
-            f"{s['late_risers']}"
-            + ("" if s["top_gap"] is None else
-               f"   top 0.5 % above q90 by {s['top_gap']:+.4f}")
-        )
-        for k in ("notes", "date", "device"):
+        if s["late_risers"] is not None:
+            lines.append(
+                f"late risers (< chance + 0.2 at epoch {s['late_riser_epoch']}, final >= 0.6): "
+                f"{s['late_risers']}"
+                + ("" if s["top_gap"] is None else
+                   f"   top 0.5 % above q90 by {s['top_gap']:+.4f}")
+            )
+        elif s["top_gap"] is not None:
+            ref = "q10" if s["mode"] == "min" else "q90"
+            lines.append(f"top 0.5 % better than {ref} by {s['top_gap']:+.4g}")
+        for k in ("notes", "date", "device", "licence"):
             if k in self.meta:
                 lines.append(f"{k}: {self.meta[k]}")
         return "\n".join(lines)
@@ -544,12 +626,49 @@ class LookupTable:
 
 
 # ------------------------------------------------------------------------------------------
-def list_tables() -> list[str]:
-    """Names of the tables shipped with lcore (for :func:`load_table`)."""
+def list_tables(details: bool = False) -> list:
+    """The tables shipped with lcore (for :func:`load_table`).
+
+    Parameters
+    ----------
+    details : bool, default False
+        False: their names (sorted). True: one dict per table with ``name``, ``source``,
+        ``dataset``, ``licence``, ``n``, ``T``, ``metric`` and ``mode`` (read from each file's
+        metadata; the curves are not loaded).
+    """
     if not os.path.isdir(DATA_DIR):  # pragma: no cover
         return []
     names = [f[:-4] for f in os.listdir(DATA_DIR) if f.endswith(".npz")]
-    return sorted(n for n in names if not n.startswith("sobol"))
+    names = sorted(n for n in names if not n.startswith("sobol"))
+    if not details:
+        return names
+    return [_shipped_info(name) for name in names]
+
+
+def _shipped_info(name: str) -> dict:
+    """Name, source, size, metric and mode of a shipped table, from its file's header."""
+    path = os.path.join(DATA_DIR, name + ".npz")
+    try:  # the header only: no curves decompressed
+        with zipfile.ZipFile(path) as zf, np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta_json"]))
+            with zf.open("acc.npy") as f:
+                version = np.lib.format.read_magic(f)
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)
+                shape = read(f)[0]
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile):  # another layout: load it
+        t = LookupTable.load(path)
+        meta, shape = t.meta, t.acc.shape
+    return {
+        "name": name,
+        "source": meta.get("source"),
+        "dataset": meta.get("dataset"),
+        "licence": meta.get("licence", meta.get("license")),
+        "n": int(shape[0]),
+        "T": int(shape[1]),
+        "metric": str(meta.get("metric", "val_accuracy")),
+        "mode": str(meta.get("mode", "max")),
+    }
 
 
 def default_table_name() -> str:

@@ -1,0 +1,174 @@
+import hashlib
+import io
+import json
+import os
+import tarfile
+import urllib.error
+import zipfile
+
+import numpy as np
+import pytest
+
+import lcore
+from lcore.cli import main
+from lcore.tables import FORMATS, format_options, import_table
+from lcore.tables._common import ImportFormatError, clean_curves, encode_features, make_table
+from lcore.tables.fetch import SOURCES, FetchError, fetch
+
+
+def test_import_table_is_exported_and_checks_format_and_options(tmp_path):
+    assert lcore.import_table is import_table
+    assert sorted(FORMATS) == ["baker2018", "fcnet", "lcbench", "nasbench201", "pd1",
+                               "synetune", "taskset"]
+    with pytest.raises(ValueError, match="format must be one of .* got 'csv'"):
+        import_table("csv", "x.csv")
+    with pytest.raises(TypeError, match=r"unknown options \['colour'\]; it takes"):
+        import_table("taskset", "x.json", colour="red")
+    assert "dataset" in format_options("lcbench") and "data" not in format_options("lcbench")
+    for fmt in FORMATS:
+        assert "dataset" in format_options(fmt)
+
+
+def test_clean_curves():
+    v = np.array([[1.0, np.nan, 3.0], [1.0, 2.0, np.inf], [1.0, 2.0, 3.0], [np.nan, 1, 1]])
+    t = np.ones_like(v)
+    out, tt, nf, nn = clean_curves(v, t)
+    assert (nf, nn) == (3, 3)
+    assert (~np.isnan(out)).sum(axis=1).tolist() == [1, 2, 3, 0]
+    assert tt.tolist()[0] == [1.0, 0.0, 0.0] and tt[3].sum() == 0
+
+
+def test_encode_features_rules():
+    cols = {"lr": [1e-5, 1e-3, 1e-1], "n": [1, 2, 3], "c": ["a", "b", "a"],
+            "k": ["x", "y", "z"], "const": [5, 5, 5], "flag": [True, False, True],
+            "many": [str(i) for i in [1, 2, 3]], "b": [0.9, 0.99, 0.999]}
+    u, f, d = encode_features(cols, log1m=["b"], max_onehot=2)
+    names = [x["name"] for x in f]
+    kinds = {x["name"]: x["kind"] for x in f}
+    assert kinds["lr"] == "log" and kinds["n"] == "linear" and kinds["c"] == "binary"
+    assert kinds["k"] == "ordinal" and kinds["flag"] == "binary" and kinds["b"] == "log1m"
+    assert d == [{"column": "const", "reason": "constant (5)"}]
+    np.testing.assert_allclose(u[:, names.index("lr")], [0, 0.5, 1])
+    np.testing.assert_allclose(u[:, names.index("b")], [1, 0.5, 0])  # log(1 - b)
+    np.testing.assert_allclose(u[:, names.index("k")], [0, 0.5, 1])
+    u2, f2, _ = encode_features({"k": ["x", "y", "z"]})
+    assert [x["name"] for x in f2] == ["k=x", "k=y", "k=z"] and u2.sum(axis=1).tolist() == [1] * 3
+    with pytest.raises(ImportFormatError, match="'lr' must be finite numbers"):
+        encode_features({"lr": [1.0, np.nan]})
+    with pytest.raises(ImportFormatError, match="needs values > 0"):
+        encode_features({"lr": [0.0, 1.0]}, log=["lr"])
+    with pytest.raises(ImportFormatError, match="has 1 values, expected 2"):
+        encode_features({"a": [1, 2], "b": [1]})
+
+
+def test_make_table_refuses_bad_curves():
+    meta = {"format": "x", "source": "s", "licence": "l", "metric": "loss", "mode": "min"}
+    with pytest.raises(ImportFormatError, match="non-empty"):
+        make_table(np.zeros((0, 3)), meta=meta)
+    with pytest.raises(ImportFormatError, match="must be numbers, got dtype <U1"):
+        make_table(np.array([["a", "b"]]), meta=meta)
+    with pytest.raises(ImportFormatError, match="time must have the curves' shape"):
+        make_table(np.ones((2, 3)), meta=meta, time=np.ones((2, 2)))
+
+
+# -- fetch --------------------------------------------------------------------------------
+def fake_opener(payload: bytes):
+    def opener(url, timeout):
+        return io.BytesIO(payload)
+    return opener
+
+
+def offline(url, timeout):
+    raise urllib.error.URLError("Name or service not known")
+
+
+def zip_bytes(members):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_fetch_offline_message(tmp_path):
+    with pytest.raises(FetchError, match=r"may be offline.*by hand.*data_2k_lw\.zip"):
+        fetch("lcbench", tmp_path, opener=offline)
+    assert not any(p.name.endswith(".part") for p in tmp_path.iterdir())
+
+
+def test_fetch_checks_the_checksum(tmp_path):
+    payload = zip_bytes({"data_2k_lw.json": "{}"})
+    good = hashlib.sha256(payload).hexdigest()
+    got = fetch("lcbench", tmp_path, sha256=good, opener=fake_opener(payload))
+    assert got["verified"] and got["sha256"] == good
+    assert (tmp_path / "data_2k_lw.json").read_text() == "{}"
+    assert "lcore table import lcbench" in got["import_hint"]
+    assert (tmp_path / "data_2k_lw.zip.sha256").read_text().startswith(good)
+    other = tmp_path / "o"
+    with pytest.raises(FetchError, match="checksum mismatch .* file was deleted"):
+        fetch("lcbench", other, sha256="0" * 64, opener=fake_opener(payload))
+    assert not (other / "data_2k_lw.zip").exists()
+    unpinned = fetch("pd1", tmp_path / "u", opener=fake_opener(payload))
+    assert unpinned["verified"] is False
+    with pytest.raises(ValueError, match="sha256 must be 64 hex digits"):
+        fetch("lcbench", tmp_path, sha256="abc")
+    with pytest.raises(ValueError, match="name must be one of"):
+        fetch("imagenet", tmp_path)
+
+
+def test_fetch_md5_prefix_of_nats(tmp_path):
+    with pytest.raises(FetchError, match="does not start with 3ffb9"):
+        fetch("nasbench201", tmp_path, opener=fake_opener(b"not the benchmark"))
+    assert not (tmp_path / SOURCES["nasbench201"]["file"]).exists()
+
+
+def test_fetch_refuses_archive_traversal(tmp_path):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        data = b"x"
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    with pytest.raises(FetchError, match="outside the folder"):
+        fetch("fcnet", tmp_path / "r", opener=fake_opener(buf.getvalue()))
+    assert not (tmp_path / "escape.txt").exists()
+
+
+# -- command line -------------------------------------------------------------------------
+def test_cli_import_and_info(tmp_path, capsys):
+    src = tmp_path / "taskset_x.json"
+    rec = {"hp": {k: 0.1 * (i + 1) for i, k in enumerate(
+        ["learning_rate", "beta1", "beta2", "epsilon", "l1", "l2", "linear_decay",
+         "exponential_decay"])}, "valid": {"loss": [0.7, 0.6, 0.5]}}
+    rec2 = json.loads(json.dumps(rec))
+    rec2["hp"]["learning_rate"] = 0.5
+    rec2["valid"]["loss"] = [0.7, 0.65, 0.6]
+    src.write_text(json.dumps([rec, rec2]))
+    out = tmp_path / "t.npz"
+    assert main(["table", "import", "taskset", str(src), "--out", str(out),
+                 "--set", "initial=keep"]) == 0
+    text = capsys.readouterr().out
+    assert "mode: min" in text and "table written to" in text
+    t = lcore.load_table(str(out))
+    assert t.T == 3 and t.mode == "min"
+    assert main(["table", "info", str(out)]) == 0
+    assert "valid_loss" in capsys.readouterr().out
+    assert main(["table", "import", "taskset", str(src)]) == 2
+    assert "needs --out" in capsys.readouterr().err
+    assert main(["table", "import", "taskset", str(src), "--out", str(out),
+                 "--set", "colour=red"]) == 2
+    assert "unknown options ['colour']" in capsys.readouterr().err
+    assert main(["table", "import", "nope", str(src), "--out", str(out)]) == 2
+
+
+def test_cli_list_and_fetch(tmp_path, capsys, monkeypatch):
+    assert main(["table", "list"]) == 0
+    text = capsys.readouterr().out
+    assert "baker2018_lstm_ptb: n=280 x T=59  val_perplexity (min)" in text
+    import lcore.tables.fetch as f
+
+    monkeypatch.setattr(f.urllib.request, "urlopen", offline)
+    assert main(["table", "fetch", "lcbench", "--root", str(tmp_path)]) == 3
+    assert "may be offline" in capsys.readouterr().err
+    assert main(["table", "fetch", "lcbench"]) == 2
+    assert os.listdir(tmp_path) == []
