@@ -74,15 +74,9 @@ def _as_table(table) -> LookupTable:
     return table
 
 
-def table_mode(table: LookupTable) -> str:
-    """The table's direction: ``meta["mode"]`` (``"max"`` when absent)."""
-    mode = getattr(table, "mode", None) or table.meta.get("mode", "max")
-    return check_choice('table.meta["mode"]', mode, ("max", "min"))
-
-
 def _settings(table, goal, n_init, max_evals, max_time, terminated, objective, n_workers,
               count_chooser_time, trace) -> ReplaySettings:
-    mode = table_mode(table)
+    mode = table.mode  # checked when the table was made
     objective = check_choice("objective", objective, OBJECTIVES)
     value = float(np.float32(table.resolve_goal(goal, objective=objective)))
     # values are float32: compare at that precision, so that a row at exactly goal=0.992
@@ -159,7 +153,9 @@ def _resolve_rules(rule, rule_params: dict, T: int, mode: str) -> list:
 
 
 def _check_rule(r, T: int, mode: str) -> None:
-    if getattr(r, "mode", "max") != mode:
+    from lcore.stopping import Never
+
+    if getattr(r, "mode", "max") != mode and not isinstance(r, Never):  # "none" fits both
         raise ValueError(
             f"rule {r!r} has mode={getattr(r, 'mode', 'max')!r}, but the table's mode is "
             f"{mode!r}: build it with mode={mode!r}"

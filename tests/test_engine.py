@@ -161,7 +161,7 @@ def test_workers_trace_and_time(table):
 def test_settings_errors(table):
     with pytest.raises(ValueError, match=r"n_workers must be an int in \[1, 4096\], got 0"):
         lcore.simulate(table, n_workers=0, progress=False)
-    with pytest.raises(ValueError, match=r"table.meta\[\"mode\"\] must be one of"):
+    with pytest.raises(ValueError, match=r"meta\['mode'\] must be 'max' or 'min', got 'up'"):
         t = LookupTable(table.acc, table.time, unit=table.unit, meta={"mode": "up"})
         lcore.simulate(t, progress=False)
     with pytest.raises(ValueError, match="needs the table's unit-cube features, but this table "
