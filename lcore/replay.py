@@ -552,53 +552,33 @@ def simulate(
 
 def _run_all(arrays, rules, c_rules, chooser_obj, c_chooser, states, settings, n_jobs,
              progress):
-    from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
+    from ._parallel import n_workers, plan_chunks, run_chunks
 
     R = states.shape[0]
-    n_workers = 1
-    if n_jobs is not None and n_jobs != 1:
-        import joblib
-
-        n_workers = joblib.effective_n_jobs(n_jobs)
     all_c = c_chooser is not None and all(c is not None for c in c_rules)
-    # random-chooser C runs take microseconds: one chunk per worker; otherwise small chunks
-    # so that the progress bar moves and the workers stay balanced
+    # random-chooser C runs take microseconds: one chunk per worker; otherwise one repeat per
+    # chunk, so that the progress bar moves per repeat and the workers stay balanced
     cheap = all_c and c_chooser["kind"] == 0
-    if cheap:
-        n_chunks = min(R, n_workers)
-    else:
-        n_chunks = min(R, max(1, n_workers * 4) if n_workers > 1 else R)
-    bounds = np.linspace(0, R, n_chunks + 1).round().astype(int)
-    chunks = [(bounds[j], bounds[j + 1]) for j in range(n_chunks) if bounds[j + 1] > bounds[j]]
+    chunks = plan_chunks(R, n_workers(n_jobs), cheap)
 
     def task(lo, hi):
         return _run_chunk(arrays, rules, c_rules, chooser_obj, c_chooser, states[lo:hi],
                           settings)
 
+    results = run_chunks(task, chunks, n_jobs=n_jobs, progress=progress, desc="simulate",
+                         total=R)
     fields = None
     out: dict = {}
     n_rules = len(rules)
     traces = [[None] * R for _ in range(n_rules)] if settings["trace"] else None
-    bar = tqdm(total=R, unit="repeat", disable=not progress, desc="simulate", leave=False)
-    try:
-        if n_workers == 1:
-            gen = (task(lo, hi) for lo, hi in chunks)
-        else:
-            gen = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(task)(lo, hi) for lo, hi in chunks
-            )
-        for (lo, hi), (res, tr) in zip(chunks, gen):
-            if fields is None:
-                fields = list(res)
-                out = {f: np.empty((n_rules, R)) for f in fields}
-            for f in fields:
-                out[f][:, lo:hi] = res[f]
-            if traces is not None:
-                for k in range(n_rules):
-                    traces[k][lo:hi] = tr[k]
-            bar.update(hi - lo)
-    finally:
-        bar.close()
+    for (lo, hi), (res, tr) in zip(chunks, results):
+        if fields is None:
+            fields = list(res)
+            out = {f: np.empty((n_rules, R)) for f in fields}
+        for f in fields:
+            out[f][:, lo:hi] = res[f]
+        if traces is not None:
+            for k in range(n_rules):
+                traces[k][lo:hi] = tr[k]
     return out, traces
 
