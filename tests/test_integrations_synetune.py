@@ -29,6 +29,7 @@ def _train(x, z, epochs):
 
 def test_syne_tune_run_stops_trials_as_monitor_decides(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNETUNE_FOLDER", str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # the Python backend writes std.out into the working dir
     cs = {"x": uniform(0, 1), "z": uniform(0, 1), "epochs": T}
     base = SingleObjectiveScheduler(cs, metric="loss", do_minimize=True, random_seed=0)
     sched = LcoreScheduler(base, "etr2", horizon=T, p=0.9)
