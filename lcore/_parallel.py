@@ -84,7 +84,7 @@ class _Bar:
 
                 self._tqdm = tqdm(
                     total=total, desc=desc or None, unit="repeat", file=stream, leave=True,
-                    dynamic_ncols=True, smoothing=0.1, mininterval=0.2,
+                    smoothing=0.1, mininterval=0.2,
                 )
 
     def set(self, done: int) -> None:

@@ -32,7 +32,7 @@ def test_ray_tune_run_stops_trials_as_monitor_decides(local_ray, tmp_path):
         _train,
         param_space={"x": tune.uniform(0, 1), "z": tune.uniform(0, 1)},
         tune_config=tune.TuneConfig(
-            metric="acc", mode="max", num_samples=10, scheduler=sched,
+            metric="acc", mode="max", num_samples=8, scheduler=sched,
             max_concurrent_trials=2,
             search_alg=tune.search.BasicVariantGenerator(random_state=0),
         ),
@@ -43,15 +43,15 @@ def test_ray_tune_run_stops_trials_as_monitor_decides(local_ray, tmp_path):
     decisions = [r[3] for r in sched.reports]
     assert decisions == replay(sched.reports, "median", T, "max")
     stopped = {tid: e for tid, e, _, stop in sched.reports if stop}
-    assert stopped and len(stopped) < 10
+    assert stopped and len(stopped) < 8
     last = {}
     for tid, e, _, _ in sched.reports:
         last[tid] = e
     for tid, e in stopped.items():
         assert last[tid] == e < T  # Ray stopped it at that result
     iterations = sorted(r.metrics["training_iteration"] for r in grid)
-    assert iterations.count(T + 1) == 10 - len(stopped)
-    assert sched.monitor.n_completed == 10 - len(stopped)
+    assert iterations.count(T + 1) == 8 - len(stopped)
+    assert sched.monitor.n_completed == 8 - len(stopped)
 
 
 def test_scheduler_errors():
