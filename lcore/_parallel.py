@@ -52,7 +52,7 @@ def plan_chunks(total: int, workers: int, cheap: bool = False) -> list:
     ``cheap`` work (each repeat takes microseconds, e.g. the random chooser in C) gets one
     chunk per worker: the task overhead would dominate otherwise. Any other work gets one
     chunk per repeat, so that the workers stay balanced and the progress bar moves per repeat
-    (joblib's auto-batching groups fast tasks itself).
+    (:func:`run_chunks` dispatches one task at a time).
 
     Returns
     -------
@@ -148,7 +148,12 @@ def _load_portable(token: str, blob: bytes) -> _Portable:
     return out
 
 
+_PARALLEL_CLASS: list = []
+
+
 def _parallel_class():
+    if _PARALLEL_CLASS:
+        return _PARALLEL_CLASS[0]
     from joblib import Parallel
 
     class _ProgressParallel(Parallel):
@@ -164,6 +169,7 @@ def _parallel_class():
             n = min(self.n_completed_tasks, len(self._lcore_done_by_tasks) - 1)
             bar.set(self._lcore_done_by_tasks[n])
 
+    _PARALLEL_CLASS.append(_ProgressParallel)
     return _ProgressParallel
 
 
@@ -229,7 +235,9 @@ def run_chunks(
         if not chunks:
             return []
         cls = _parallel_class()
-        par = cls(n_jobs=n_jobs, return_as="list", verbose=0)
+        # batch_size=1: one task per dispatch, so the bar moves per task (per repeat for the
+        # one-repeat chunks of plan_chunks); cheap work comes in one chunk per worker instead
+        par = cls(n_jobs=n_jobs, return_as="list", verbose=0, batch_size=1)
         par._lcore_bar = bar
         par._lcore_done_by_tasks = done_by_tasks
         portable = _Portable(task)

@@ -137,6 +137,10 @@ def test_local_backends_equal_one_job(backend):
     base = _baseline(table)
     with parallel_config(backend):
         _check_backend(table, base, 2)
+        seen = []
+        run_chunks(lambda lo, hi: lo, [(i, i + 1) for i in range(5)], n_jobs=2,
+                   progress=lambda d, t: seen.append((d, t)))
+        assert seen == [(i, 5) for i in range(1, 6)]
     with parallel_config(backend, n_jobs=2):
         _check_backend(table, base, None)
 
@@ -152,9 +156,11 @@ def test_dask_local_cluster_equals_one_job():
                 assert n_workers(None) == 2
                 _check_backend(table, base, None)  # n_jobs=None: the cluster
                 _check_backend(table, base, -1)
-                pids = run_chunks(lambda lo, hi: os.getpid(), [(0, 1), (1, 2)], n_jobs=None,
-                                  progress=False)
+                seen = []
+                pids = run_chunks(lambda lo, hi: os.getpid(), [(i, i + 1) for i in range(6)],
+                                  n_jobs=None, progress=lambda d, t: seen.append(d))
             workers = client.run(os.getpid)
+    assert seen == list(range(1, 7))  # one update per finished repeat, from dask's callbacks
     assert set(pids) <= set(workers.values()) and os.getpid() not in pids
 
 
