@@ -20,10 +20,13 @@ T = 4
 
 
 def _train(x, z, epochs):
+    import time
+
     from syne_tune import Reporter
 
     report = Reporter()
     for e in range(1, epochs + 1):
+        time.sleep(0.2)  # an epoch takes a while: the tuner sees each result before the next
         report(epoch=e, loss=1.0 - x * (1 - 0.5**e) - 0.05 * z * e)
 
 
@@ -32,14 +35,16 @@ def test_syne_tune_run_stops_trials_as_monitor_decides(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the Python backend writes std.out into the working dir
     cs = {"x": uniform(0, 1), "z": uniform(0, 1), "epochs": T}
     base = SingleObjectiveScheduler(cs, metric="loss", do_minimize=True, random_seed=0)
-    sched = LcoreScheduler(base, "etr2", horizon=T, p=0.9)
+    # ETR-1 (min form): stop at epoch 1 if the loss is above r - eps = 0.8, i.e. x < ~0.4;
+    # which trials it stops does not depend on the order in which they run
+    sched = LcoreScheduler(base, "etr1", horizon=T, tau=1, r=0.85, eps=0.05)
     assert sched.metric == "loss" and sched.metric_mode() == "min"
     tuner = Tuner(trial_backend=PythonBackend(_train, cs), scheduler=sched, n_workers=2,
                   stop_criterion=StoppingCriterion(max_num_trials_finished=8), sleep_time=0.1,
                   results_update_interval=5, save_tuner=False, start_jobs_without_delay=True)
     tuner.run()
     decisions = [r[3] for r in sched.reports]
-    assert decisions == replay(sched.reports, "etr2", T, "min", p=0.9)
+    assert decisions == replay(sched.reports, "etr1", T, "min", tau=1, r=0.85, eps=0.05)
     stopped = {tid: e for tid, e, _, stop in sched.reports if stop}
     assert stopped
     last = {}
