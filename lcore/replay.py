@@ -253,41 +253,26 @@ def _run_chunk(arrays: dict, rule_specs: list, chooser_spec: tuple, settings: Re
 
 
 def _run_all(arrays, rule_specs, chooser_spec, settings, ss, repeats, n_jobs, progress):
-    from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
+    from lcore._parallel import n_workers, plan_chunks, run_chunks
 
-    n_workers = 1
-    if n_jobs is not None and n_jobs != 1:
-        import joblib
-
-        n_workers = joblib.effective_n_jobs(n_jobs)
+    # random-chooser C runs take microseconds: one chunk per worker; otherwise one repeat per
+    # chunk, so that the progress bar moves per repeat and the workers stay balanced
     cheap = chooser_spec[0] == "random" and all(s[0] != "python" for s in rule_specs)
-    # cheap runs take microseconds per repeat: one chunk per worker; otherwise small chunks so
-    # that the progress bar moves and the workers stay balanced
-    n_chunks = min(repeats, n_workers if cheap else (n_workers * 4 if n_workers > 1 else repeats))
-    bounds = np.linspace(0, repeats, n_chunks + 1).round().astype(int)
-    chunks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-    out = {}
+    chunks = plan_chunks(repeats, n_workers(n_jobs), cheap)
+
+    def task(lo, hi):
+        return _run_chunk(arrays, rule_specs, chooser_spec, settings, ss, lo, hi)
+
+    results = run_chunks(task, chunks, n_jobs=n_jobs, progress=progress, desc="simulate",
+                         total=repeats)
+    out: dict = {}
     traces = [[None] * repeats for _ in rule_specs] if settings.trace else None
-    bar = tqdm(total=repeats, unit="repeat", disable=not progress, desc="simulate", leave=False)
-    try:
-        if n_workers == 1:
-            gen = (_run_chunk(arrays, rule_specs, chooser_spec, settings, ss, lo, hi)
-                   for lo, hi in chunks)
-        else:
-            gen = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(_run_chunk)(arrays, rule_specs, chooser_spec, settings, ss, lo, hi)
-                for lo, hi in chunks
-            )
-        for (lo, hi), (res, tr) in zip(chunks, gen):
-            for f, v in res.items():
-                out.setdefault(f, np.empty((len(rule_specs), repeats)))[:, lo:hi] = v
-            if traces is not None:
-                for k in range(len(rule_specs)):
-                    traces[k][lo:hi] = tr[k]
-            bar.update(hi - lo)
-    finally:
-        bar.close()
+    for (lo, hi), (res, tr) in zip(chunks, results):
+        for f, v in res.items():
+            out.setdefault(f, np.empty((len(rule_specs), repeats)))[:, lo:hi] = v
+        if traces is not None:
+            for k in range(len(rule_specs)):
+                traces[k][lo:hi] = tr[k]
     return out, traces
 
 

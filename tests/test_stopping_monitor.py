@@ -308,3 +308,52 @@ def test_import_needs_only_numpy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def _threaded_run(T, n_threads, per_thread):
+    import threading
+
+    mon = Monitor("etr1", horizon=T, tau=1, r=0.0, eps=0.1)  # stops few: many appends
+    decisions = []
+
+    def work(k):
+        rng = np.random.default_rng(k)
+        for i in range(per_thread):
+            tid = (k, i)
+            for e in range(1, T + 1):
+                stop = mon.report(tid, e, float(rng.random()))
+                decisions.append(stop)
+                if stop:
+                    break
+            mon.complete(tid)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return mon, decisions
+
+
+def test_threads_enter_each_completed_trial_exactly_once():
+    import pickle
+    import sys
+
+    T, n_threads, per_thread = 3, 4, 1000
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(5):
+            mon, decisions = _threaded_run(T, n_threads, per_thread)
+            assert mon.running == ()
+            # every trial that was not stopped reached T and entered the history once
+            assert mon.n_completed == n_threads * per_thread - sum(decisions)
+            h = mon.history
+            for t in range(1, T + 1):  # the incremental statistics agree with the rows
+                avg = np.cumsum(h.completed, axis=1)[:, t - 1] / t
+                assert h.median_running_average(t) == (np.median(avg), len(h))
+    finally:
+        sys.setswitchinterval(old)
+    copy = pickle.loads(pickle.dumps(mon))  # the lock does not travel; a fresh one does
+    assert copy.n_completed == mon.n_completed
+    assert copy.report("new", 1, 0.5) is False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 from typing import Any, Hashable
 
 import numpy as np
@@ -48,8 +49,13 @@ class Monitor:
       completed.
     - :meth:`complete` of a trial that did not reach ``T`` (stopped early or failed) does not
       add its curve to the history; its last finite value updates the incumbent (its
-      "reported" value, SPEC.md §3). :meth:`complete` returns whether the trial is in the
-      history.
+      "reported" value). :meth:`complete` returns whether the trial is in the history.
+    - Thread-safe: :meth:`report`, :meth:`complete`, :meth:`curve` and :attr:`running` hold
+      one lock of the monitor, so trials reported from several threads each enter the history
+      exactly once and every decision sees a history that is not being changed. (Across
+      processes, give each its own Monitor or serve one from a single process; the Optuna
+      pruner rebuilds its history from the study's storage.) A pickled Monitor carries its
+      trials and history and gets a fresh lock.
 
     Parameters
     ----------
@@ -111,6 +117,16 @@ class Monitor:
         self._worst = -math.inf if self._max else math.inf
         self._trials: dict = {}
         self._closed: set = set()
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------
     def report(self, trial_id: Hashable, epoch: Any, value: Any) -> bool:
@@ -140,6 +156,11 @@ class Monitor:
             raise ValueError(
                 f"value must be a finite float or NaN (a failed epoch), got {value!r}"
             )
+        with self._lock:
+            return self._report(trial_id, epoch, value)
+
+    def _report(self, trial_id: Hashable, epoch: int, value: float) -> bool:
+        T = self.horizon
         st = self._trials.get(trial_id)
         if st is None:
             if trial_id in self._closed:
@@ -179,30 +200,32 @@ class Monitor:
         other trial (stopped early, failed) is not, and never will be. Later reports of this
         trial id raise ValueError.
         """
-        st = self._trials.pop(trial_id, None)
-        if st is None:
-            if trial_id in self._closed:
-                raise ValueError(f"trial {trial_id!r} was already completed")
-            raise ValueError(f"trial {trial_id!r} is unknown: it has reported no epoch")
-        self._closed.add(trial_id)
-        if not st.reached:
-            self.history.observe(st.last_finite)
-        return st.reached
+        with self._lock:
+            st = self._trials.pop(trial_id, None)
+            if st is None:
+                if trial_id in self._closed:
+                    raise ValueError(f"trial {trial_id!r} was already completed")
+                raise ValueError(f"trial {trial_id!r} is unknown: it has reported no epoch")
+            self._closed.add(trial_id)
+            if not st.reached:
+                self.history.observe(st.last_finite)
+            return st.reached
 
     # ------------------------------------------------------------------------------------
     def curve(self, trial_id: Hashable) -> np.ndarray:
         """A copy of the running trial's values at epochs ``1 .. last reported`` (NaN: gap or
         failed epoch), shape ``(t,)``."""
-        st = self._trials.get(trial_id)
-        if st is None:
-            raise ValueError(f"trial {trial_id!r} is not running (unknown or completed)")
-        out = st.buf[: st.last].copy()
-        return out
+        with self._lock:
+            st = self._trials.get(trial_id)
+            if st is None:
+                raise ValueError(f"trial {trial_id!r} is not running (unknown or completed)")
+            return st.buf[: st.last].copy()
 
     @property
     def running(self) -> tuple:
         """Ids of the trials reported but not completed, in first-report order."""
-        return tuple(self._trials)
+        with self._lock:
+            return tuple(self._trials)
 
     @property
     def n_completed(self) -> int:
