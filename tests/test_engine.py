@@ -8,7 +8,7 @@ import pytest
 
 import lcore
 from lcore.replay import ReplaySettings, repeat_states
-from lcore.stopping import ETR1, RUNNING, MedianRule
+from lcore.stopping import COMPLETED, ETR1, RUNNING, MedianRule
 from lcore.table import LookupTable, synthetic
 
 
@@ -197,3 +197,44 @@ def test_rule_labels_from_classes():
     assert MedianRule().label == "median"
     assert MedianRule(warmup=3).label == "median(warmup=3)"
     assert ETR1.param_defaults()["eps"] == 0.05
+
+
+def test_monitor_and_pruner_expose_every_trial_with_its_state():
+    from lcore.stopping import FAILED, STOPPED, Monitor
+
+    m = Monitor("median", horizon=3)
+    for e, v in [(1, 0.2), (2, 0.8), (3, 0.9)]:
+        m.report("a", e, v)
+    m.report("b", 1, 0.3)
+    m.report("c", 1, float("nan"))
+    h = m.history
+    assert h.n_trials == 3
+    assert h.trial_states.tolist() == [COMPLETED, RUNNING, RUNNING]
+    np.testing.assert_array_equal(h.trial_curves[0], [0.2, 0.8, 0.9])
+    assert h.trial_epochs.tolist() == [3, 1, 1]
+    m.complete("a")
+    m.complete("b")
+    m.complete("c")
+    assert h.trial_states.tolist() == [COMPLETED, STOPPED, FAILED]
+    with pytest.raises(ValueError, match="state must be STOPPED"):
+        h.end_trial(0, RUNNING)
+
+    optuna = pytest.importorskip("optuna")
+    from lcore.integrations.optuna import LcorePruner
+
+    pruner = LcorePruner("median", horizon=3)
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        for e in range(1, 4):
+            trial.report(x * e / 3, e)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return x
+
+    study.optimize(objective, n_trials=12)
+    hist = pruner.history(study)
+    states = hist.trial_states
+    assert hist.n_trials == 12 and (states == COMPLETED).sum() == len(hist)
+    assert set(states.tolist()) <= {COMPLETED, STOPPED}

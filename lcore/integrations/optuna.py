@@ -12,7 +12,7 @@ from optuna.pruners import BasePruner
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
-from ..stopping.base import History, check_horizon, check_int
+from ..stopping.base import COMPLETED, FAILED, STOPPED, History, check_horizon, check_int
 from ..stopping.registry import get_rule
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -310,18 +310,26 @@ class LcorePruner(BasePruner):
             row = np.full(T, np.nan)
             failed = False
             last = math.nan
+            reported = []
             for step, e in self.epochs(t).items():
                 value = t.intermediate_values[step]
                 if 1 <= e <= T:
+                    reported.append(e)
                     if value != value:
                         failed = True
                     else:
                         last = value
                     row[e - 1] = value
+            index = history.add_trial()  # finished trials in completion order
+            for e in sorted(reported):
+                history.observe_trial(index, e, row[e - 1])
             if t.state == TrialState.COMPLETE and not failed and math.isfinite(row[T - 1]):
                 history.append(row)
+                history.end_trial(index, COMPLETED)
             else:  # like Monitor.complete of a trial that did not reach T
                 history.observe(last)
+                history.end_trial(index, FAILED if failed or t.state == TrialState.FAIL
+                                  else STOPPED)
         return history
 
     def prune(self, study: optuna.study.Study, trial: optuna.trial.FrozenTrial) -> bool:

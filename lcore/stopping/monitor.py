@@ -9,14 +9,15 @@ from typing import Any, Hashable
 
 import numpy as np
 
-from .base import History, check_horizon, check_mode, is_int
+from .base import COMPLETED, FAILED, STOPPED, History, check_horizon, check_mode, is_int
 from .registry import get_rule
 
 
 class _Trial:
-    __slots__ = ("buf", "last", "best", "last_finite", "failed", "reached")
+    __slots__ = ("buf", "last", "best", "last_finite", "failed", "reached", "index")
 
-    def __init__(self, horizon: int, worst: float) -> None:
+    def __init__(self, horizon: int, worst: float, index: int) -> None:
+        self.index = index  # its row in History.trial_curves
         self.buf = np.full(horizon, np.nan)
         self.last = 0  # last reported epoch (0: none)
         self.best = worst  # best finite value so far, by mode
@@ -74,7 +75,10 @@ class Monitor:
     ----------
     rule : Rule
     history : History
-        The completed curves, the horizon and the incumbent.
+        The completed curves, the horizon and the incumbent, and every trial so far in
+        first-report order with its curve and state (``history.trial_curves``,
+        ``trial_epochs``, ``trial_states``: running, stopped, completed, failed) — the
+        history the simulator's rules see.
     horizon : int
     mode : str
 
@@ -168,7 +172,7 @@ class Monitor:
                     f"trial {trial_id!r} was completed; it cannot report epoch {epoch} "
                     "(use a new trial id)"
                 )
-            st = self._trials[trial_id] = _Trial(T, self._worst)
+            st = self._trials[trial_id] = _Trial(T, self._worst, self.history.add_trial())
         prev = st.last
         if epoch <= prev:
             raise ValueError(
@@ -176,6 +180,7 @@ class Monitor:
                 f"(its last reported epoch is {prev}); epochs must increase"
             )
         st.last = epoch
+        self.history.observe_trial(st.index, epoch, value)
         if value != value:
             st.failed = True
             return True
@@ -188,6 +193,7 @@ class Monitor:
         if epoch == T:
             st.reached = True
             self.history.append(st.buf)
+            self.history.end_trial(st.index, COMPLETED)
             return False
         if self._online is not None:
             return self._online(epoch, prev, value, st.best, self.history)
@@ -209,6 +215,7 @@ class Monitor:
             self._closed.add(trial_id)
             if not st.reached:
                 self.history.observe(st.last_finite)
+                self.history.end_trial(st.index, FAILED if st.failed else STOPPED)
             return st.reached
 
     # ------------------------------------------------------------------------------------
