@@ -142,7 +142,7 @@ def test_corrupt_files_give_clear_errors(tmp_path):
     with zipfile.ZipFile(evil, "w") as z:
         for n, b in members.items():
             z.writestr(n, b)
-    with pytest.raises(TableFormatError, match="'acc.npy' has dtype '|O'.*never loaded"):
+    with pytest.raises(TableFormatError, match=r"'acc.npy' has dtype '\|O'.*never loaded"):
         LookupTable.load(evil)
     # tampered values: accuracy out of range
     members2 = dict(members)
