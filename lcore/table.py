@@ -565,13 +565,14 @@ class LookupTable:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except OSError as exc:
             raise TableFormatError(f"{path!r} could not be opened as a table: {exc}") from None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise TableFormatError(
+                f"{path!r} is not a regular file (a folder, FIFO or device); a table is "
+                "an .npz file written by LookupTable.save"
+            )
         with os.fdopen(fd, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise TableFormatError(
-                    f"{path!r} is not a regular file (a folder, FIFO or device); a table is "
-                    "an .npz file written by LookupTable.save"
-                )
             try:
                 fields = _read_table_members(fh, path, st.st_size)
             except TableFormatError:
@@ -775,7 +776,7 @@ class LookupTable:
             if above.size:
                 i, j = above[0]
                 raise ValueError(
-                    f"{os.fspath(path)!r}: accuracy {acc[i, j]!r} in column "
+                    f"{os.fspath(path)!r}: accuracy {float(acc[i, j])!r} in column "
                     f"{acc_columns[j]!r}, row {i} is above 1; accuracies are fractions in "
                     "[0, 1] — pass percent=True if the CSV holds percentages"
                 )
