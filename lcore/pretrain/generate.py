@@ -417,12 +417,18 @@ def _train_row(
 _WATCHDOG: list = []
 
 
-def _watch_parent(parent: int | None, interval: float = 0.5) -> None:
+def _watch_parent(parent: int | None, child: bool = False, interval: float = 0.5) -> None:
     """In a worker process forked or spawned by ``parent`` (loky, multiprocessing), start a
     daemon thread that ends this process once ``parent`` is gone (killed with -9, say), so
     that no worker outlives the run as an orphan. Does nothing in ``parent`` itself (the
-    threading backend) or on a worker that ``parent`` did not start (dask, ray)."""
-    if parent is None or _WATCHDOG or os.getpid() == parent or os.getppid() != parent:
+    threading backend) or on a worker that ``parent`` did not start (dask, ray). ``child``
+    (loky's worker initializer) says this process is ``parent``'s child: if it has been
+    reparented already, the parent died while it started, and it ends at once."""
+    if parent is None or _WATCHDOG or os.getpid() == parent:
+        return
+    if os.getppid() != parent:
+        if child:
+            os._exit(1)
         return
 
     def watch() -> None:
@@ -481,19 +487,28 @@ def _header(space, preset, seed, epochs, family, batch_size, data: Dataset) -> d
     }
 
 
-def _parallel(n_jobs: int, backend: str | None):
+def _parallel(n_jobs: int, backend: str | None, parent: int | None = None):
+    import contextlib
+
     import joblib
 
     kwargs: dict[str, Any] = {"n_jobs": n_jobs}
-    if backend is not None:
+    ctx: Any = contextlib.nullcontext()
+    if backend in (None, "loky") and n_jobs != 1 and parent is not None \
+            and hasattr(joblib, "parallel_config"):
+        # every loky worker watches this process from its start, not only once it trains
+        ctx = joblib.parallel_config(backend="loky", initializer=_watch_parent,
+                                     initargs=(parent, True))
+    elif backend is not None:
         kwargs["backend"] = backend
-    try:
-        return joblib.Parallel(return_as="generator_unordered", **kwargs), True
-    except (TypeError, ValueError):  # joblib < 1.4: ordered generator or a list
+    with ctx:
         try:
-            return joblib.Parallel(return_as="generator", **kwargs), True
-        except (TypeError, ValueError):
-            return joblib.Parallel(**kwargs), False
+            return joblib.Parallel(return_as="generator_unordered", **kwargs), True
+        except (TypeError, ValueError):  # joblib < 1.4: ordered generator or a list
+            try:
+                return joblib.Parallel(return_as="generator", **kwargs), True
+            except (TypeError, ValueError):
+                return joblib.Parallel(**kwargs), False
 
 
 class _Progress:
@@ -646,8 +661,8 @@ def generate(
         if todo:
             from joblib import delayed
 
-            par, streaming = _parallel(int(n_jobs), backend)
             parent = os.getpid()
+            par, streaming = _parallel(int(n_jobs), backend, parent)
             tasks = (
                 delayed(_train_row)(i, configs[i], data, int(epochs), row_seed(seed, i), family,
                                     device, int(batch_size), int(threads_per_worker), model_fn,
