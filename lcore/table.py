@@ -126,12 +126,19 @@ def _read_npy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, arch
         )
     with zf.open(info) as f:
         version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=10000)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=10000)
-        else:
+        if version not in ((1, 0), (2, 0)):
             raise TableFormatError(f"{where} has .npy format version {version}, not 1.0 or 2.0")
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        try:  # numpy parses the header with tokenize / ast: any of their errors is damage
+            shape, fortran, dtype = read_header(f, max_header_size=10000)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - ValueError, SyntaxError, TokenError, ...
+            raise TableFormatError(
+                f"{where} has a damaged .npy header: {type(exc).__name__}: "
+                f"{_printable(str(exc))[:200]}"
+            ) from None
         if dtype.hasobject or dtype.kind not in kinds or dtype.fields is not None \
                 or dtype.subdtype is not None:
             raise TableFormatError(
@@ -749,10 +756,25 @@ class LookupTable:
             import pandas as pd
         except ImportError:  # pragma: no cover
             raise ImportError("LookupTable.from_csv needs pandas: pip install pandas") from None
-        df = pd.read_csv(path)
-        cols = list(df.columns)
         if percent not in (None, True, False):
             raise TypeError(f"percent must be True, False or None, got {percent!r}")
+        shown_path = os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
+        try:
+            df = pd.read_csv(path)
+        except (ValueError, UnicodeError, pd.errors.ParserError) as exc:  # EmptyDataError too
+            raise ValueError(f"{shown_path!r} could not be read as a CSV: {exc}") from None
+        cols = list(df.columns)
+
+        def numbers(names, what):
+            missing = [c for c in names if c not in cols]
+            if missing:
+                raise ValueError(f"{what} not in the CSV {shown_path!r}: {missing}")
+            try:
+                return df[list(names)].to_numpy(dtype=np.float64)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(
+                    f"{what} of {shown_path!r} must hold numbers: {exc}"
+                ) from None
         if acc_columns is None:
             acc_columns = _epoch_columns(cols, path)
         if not acc_columns:
@@ -762,7 +784,7 @@ class LookupTable:
             )
         missing = [c for c in acc_columns if c not in cols]
         if missing:
-            raise ValueError(f"acc_columns not in the CSV: {missing}")
+            raise ValueError(f"acc_columns not in the CSV {shown_path!r}: {missing}")
         try:
             acc = df[acc_columns].to_numpy(dtype=np.float64)
         except (ValueError, TypeError) as exc:
@@ -785,18 +807,18 @@ class LookupTable:
         notes = dict(meta or {})
         notes.setdefault("source", f"csv import of {os.path.basename(os.fspath(path))}")
         if time_columns is not None:
-            time = df[time_columns].to_numpy(dtype=np.float64)
+            time = numbers(time_columns, "time_columns")
             notes["time_spread_evenly"] = False
         else:
             if time_column is None:
                 cand = [c for c in ("train_time", "total_time", "time", "elapsed") if c in cols]
                 if not cand:
                     raise ValueError(
-                        "no time column found (looked for train_time, total_time, time, "
-                        "elapsed); pass time_column= or time_columns="
+                        f"no time column found in {shown_path!r} (looked for train_time, "
+                        "total_time, time, elapsed); pass time_column= or time_columns="
                     )
                 time_column = cand[0]
-            total = df[time_column].to_numpy(dtype=np.float64)
+            total = numbers([time_column], "time column")[:, 0]
             per = np.where(finished > 0, total / np.maximum(finished, 1), 0.0)
             time = np.where(np.arange(T)[None, :] < finished[:, None], per[:, None], 0.0)
             notes["time_spread_evenly"] = True
@@ -806,7 +828,7 @@ class LookupTable:
             )
         if unit_columns is None:
             unit_columns = [c for c in cols if re.match(r"^(unit|sobol)_?\d+$", str(c))]
-        unit = df[unit_columns].to_numpy(dtype=np.float64) if unit_columns else None
+        unit = numbers(unit_columns, "unit columns") if unit_columns else None
         used = set(acc_columns) | set(unit_columns or []) | set(time_columns or [])
         if time_column:
             used.add(time_column)
@@ -820,7 +842,10 @@ class LookupTable:
             space = preset(space)
         if unit is None and space is not None:
             unit = space.to_unit(params)
-        return cls(acc, time, unit=unit, params=params, space=space, meta=notes)
+        try:
+            return cls(acc, time, unit=unit, params=params, space=space, meta=notes)
+        except (ValueError, TypeError) as exc:  # name the file the numbers came from
+            raise type(exc)(f"{shown_path!r}: {exc}") from None
 
 
 # ------------------------------------------------------------------------------------------

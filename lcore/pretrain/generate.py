@@ -227,7 +227,7 @@ class Journal:
                 break
             try:
                 obj = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
                 if last:  # a line cut short by a crash: drop it, the row will be redone
                     break
                 raise JournalError(
@@ -825,5 +825,9 @@ def assemble(
         )
     if meta:
         m.update(meta)
-    table = LookupTable(acc, secs, unit=unit, params=params, space=space, meta=m)
-    return table.validate()
+    try:
+        return LookupTable(acc, secs, unit=unit, params=params, space=space, meta=m).validate()
+    except (ValueError, TypeError) as exc:  # rows that passed the line checks but not these
+        raise JournalError(
+            f"journal {os.fspath(journal)!r} does not make a valid table: {exc}"
+        ) from None
