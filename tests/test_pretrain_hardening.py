@@ -320,3 +320,16 @@ def test_loky_workers_end_when_the_parent_is_killed(tmp_path):
     for w in left:  # do not leave them behind even when failing
         os.kill(w, signal.SIGKILL)
     assert not left, f"orphaned workers {left}"
+
+
+def test_lcore_command_passes_pretrain_errors_as_one_line(tmp_path, capsys):
+    from lcore import cli as lcore_cli
+
+    argv = ["pretrain", *_argv(tmp_path, tmp_path / "t.npz", "--epochs", "0")]
+    assert lcore_cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == "lcore pretrain: error: --epochs must be >= 1, got 0\n"
+    assert lcore_cli.main(["pretrain", "--preset", "nope", "--data-root", str(tmp_path),
+                           "--n", "1", "--out", str(tmp_path / "t.npz")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lcore pretrain: error: ") and err.count("\n") == 1

@@ -159,12 +159,12 @@ def run(args) -> int:
     try:
         name = _resolve_preset(args)
     except ValueError as e:
-        print(f"lcore pretrain: {e}", file=sys.stderr)
+        print(f"lcore pretrain: error: {e}", file=sys.stderr)
         return 2
     defaults = PRESET_DEFAULTS[name]
     if args.partial and _in_package_data(args.out):
         print(
-            "lcore pretrain: --partial refuses to write into lcore's package data "
+            "lcore pretrain: error: --partial refuses to write into lcore's package data "
             f"({args.out}); a partial table must not become a shipped table",
             file=sys.stderr,
         )
