@@ -61,178 +61,6 @@ class TableFormatError(ValueError):
     """A file that is not a readable lcore table (truncated, tampered, wrong format)."""
 
 
-# -- reading table files defensively ----------------------------------------------------------
-_MAX_MEMBERS = 4096
-_MAX_DEFLATE_RATIO = 1100  # deflate expands at most ~1032:1; anything claiming more is forged
-_MAX_JSON_DEPTH = 64
-_NUMERIC_KINDS = "iuf"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def _printable(text: str) -> str:
-    """``text`` with control characters (terminal escapes included) and lone surrogates
-    replaced by their ``\\xNN`` / ``\\uNNNN`` escapes, so that printing it is inert."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii")
-                        if ord(m.group()) < 0xD800 else f"\\u{ord(m.group()):04x}", text)
-
-
-def _json_depth_ok(obj: Any, limit: int = _MAX_JSON_DEPTH) -> bool:
-    """Whether ``obj`` (parsed JSON) nests lists / dicts at most ``limit`` levels deep."""
-    stack = [(obj, 1)]
-    while stack:
-        x, depth = stack.pop()
-        if isinstance(x, (dict, list)):
-            if depth > limit:
-                return False
-            stack.extend((v, depth + 1) for v in (x.values() if isinstance(x, dict) else x))
-    return True
-
-
-def _json_field(text: str, name: str, path: str) -> Any:
-    """Parse the JSON member ``name``; deeper than the limit or malformed is a format error."""
-    try:
-        obj = json.loads(text)
-    except RecursionError:
-        obj = None
-        ok = False
-    else:
-        ok = _json_depth_ok(obj)
-    if not ok:
-        raise TableFormatError(
-            f"{path!r}: member {name!r} nests JSON deeper than {_MAX_JSON_DEPTH} levels; "
-            "a table written by lcore never does (tampered?)"
-        )
-    return obj
-
-
-def _read_npy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, archive_size: int,
-                     kinds: str, ndim: int | None = None) -> np.ndarray:
-    """One ``.npy`` member, checked against its sizes before its array is allocated."""
-    name = info.filename
-    where = f"{path!r}: member {name!r}"
-    if info.flag_bits & 0x1:
-        raise TableFormatError(f"{where} is encrypted; lcore tables never are")
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise TableFormatError(
-            f"{where} uses zip compression method {info.compress_type}; lcore tables use "
-            "stored (0) or deflated (8)"
-        )
-    if info.compress_size > archive_size or (
-        info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size
-    ) or info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 1024:
-        raise TableFormatError(
-            f"{where} claims {info.file_size} bytes from {info.compress_size} compressed bytes "
-            f"in a {archive_size}-byte file, which no real member can (tampered?)"
-        )
-    with zf.open(info) as f:
-        version = np.lib.format.read_magic(f)
-        if version not in ((1, 0), (2, 0)):
-            raise TableFormatError(f"{where} has .npy format version {version}, not 1.0 or 2.0")
-        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                       else np.lib.format.read_array_header_2_0)
-        try:  # numpy parses the header with tokenize / ast: any of their errors is damage
-            shape, fortran, dtype = read_header(f, max_header_size=10000)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - ValueError, SyntaxError, TokenError, ...
-            raise TableFormatError(
-                f"{where} has a damaged .npy header: {type(exc).__name__}: "
-                f"{_printable(str(exc))[:200]}"
-            ) from None
-        if dtype.hasobject or dtype.kind not in kinds or dtype.fields is not None \
-                or dtype.subdtype is not None:
-            raise TableFormatError(
-                f"{where} has dtype {dtype.str!r}; expected kind {kinds!r} (object arrays "
-                "are never loaded)"
-            )
-        if ndim is not None and len(shape) != ndim:
-            raise TableFormatError(f"{where} must be {ndim}-D, its header says shape {shape}")
-        count = math.prod(int(s) for s in shape)
-        nbytes = count * dtype.itemsize
-        have = info.file_size - f.tell()
-        if nbytes != have:
-            raise TableFormatError(
-                f"{where}: its header claims shape {shape} of {dtype.str} ({nbytes} bytes) "
-                f"but the member holds {have} bytes of data"
-            )
-        raw = f.read(nbytes)
-        if len(raw) != nbytes or f.read(1):  # reading to the end checks the CRC-32, too
-            raise TableFormatError(f"{where} is truncated")
-    arr = np.frombuffer(bytearray(raw), dtype=dtype, count=count)
-    return arr.reshape(shape, order="F" if fortran else "C")
-
-
-def _read_table_members(fh, path: str, archive_size: int) -> tuple:
-    """The fields of a table file: (acc, time, unit, params, meta, space_json)."""
-    with zipfile.ZipFile(fh) as zf:
-        infos = zf.infolist()
-        if len(infos) > _MAX_MEMBERS:
-            raise TableFormatError(f"{path!r} has {len(infos)} members; not an lcore table")
-        members: dict[str, zipfile.ZipInfo] = {}
-        for info in infos:
-            if not info.filename.endswith(".npy") or info.filename in members:
-                raise TableFormatError(
-                    f"{path!r} holds an unexpected or repeated member "
-                    f"{_printable(info.filename)!r}; not a table written by lcore (tampered?)"
-                )
-            members[info.filename[:-4]] = info
-        need = {"format", "acc", "time", "meta_json", "space_json"}
-        if not need <= set(members):
-            raise TableFormatError(
-                f"{path!r} is not an lcore table: missing {sorted(need - set(members))}"
-            )
-
-        def read(key, kinds, ndim=None):
-            return _read_npy_member(zf, members[key], path, archive_size, kinds, ndim)
-
-        def text(key):
-            return str(read(key, "U", 0)[()])
-
-        if text("format") != FORMAT:
-            raise TableFormatError(f"{path!r} is not an lcore table (format field)")
-        version = int(read("format_version", "iu", 0)[()]) if "format_version" in members \
-            else 0
-        if version > FORMAT_VERSION:
-            raise TableFormatError(
-                f"{path!r} has table format {version}, newer than this lcore reads "
-                f"({FORMAT_VERSION}); upgrade lcore"
-            )
-        known = need | {"format_version", "unit", "param_names_json"}
-        params = None
-        if "param_names_json" in members:
-            names = _json_field(text("param_names_json"), "param_names_json.npy", path)
-            if not isinstance(names, list) or not all(isinstance(k, str) for k in names) \
-                    or len(set(names)) != len(names):
-                raise TableFormatError(
-                    f"{path!r}: param_names_json must be a list of distinct strings"
-                )
-            keys = [f"param_{i}" for i in range(len(names))]
-            lost = [k for k in keys if k not in members]
-            if lost:
-                raise TableFormatError(f"{path!r} lacks the parameter members {lost[:5]}")
-            known |= set(keys)
-            params = {k: read(key, "biufUSmM", 1) for k, key in zip(names, keys)}
-        extra = sorted(set(members) - known)
-        if extra:
-            shown = [_printable(k + ".npy") for k in extra[:5]]
-            raise TableFormatError(
-                f"{path!r} holds unexpected members {shown}; not a table written by lcore "
-                "(renamed or tampered?)"
-            )
-        acc = read("acc", _NUMERIC_KINDS, 2)
-        time = read("time", _NUMERIC_KINDS, 2)
-        unit = read("unit", _NUMERIC_KINDS, 2) if "unit" in members else None
-        meta = _json_field(text("meta_json"), "meta_json.npy", path)
-        if not isinstance(meta, dict):
-            raise TableFormatError(
-                f"{path!r}: meta_json must hold a JSON object, got {type(meta).__name__}"
-            )
-        space_txt = text("space_json")
-        if space_txt:
-            _json_field(space_txt, "space_json.npy", path)
-    return acc, time, unit, params, meta, space_txt
-
-
 def parse_goal(goal: GoalLike) -> tuple[str, float]:
     """Split a goal into ``("abs", value)`` or ``("top", percent)``; errors say what is valid."""
     if isinstance(goal, str):
@@ -260,74 +88,6 @@ def parse_goal(goal: GoalLike) -> tuple[str, float]:
         shown = repr(goal) if len(repr(goal)) <= 40 else f"an int of {len(str(goal))} digits"
         raise ValueError(f"goal must be finite (an accuracy), got {shown}")
     return "abs", value
-
-
-def _real_array(x, name: str, dtype) -> np.ndarray:
-    """``x`` as a contiguous array of ``dtype``, refusing what is not a real number.
-
-    Integers and floats convert; strings, bytes, bools, datetimes, complex numbers and
-    objects other than real numbers (or None, read as NaN) raise ``TypeError`` naming ``name``.
-    """
-    try:
-        arr = x if isinstance(x, np.ndarray) else np.asarray(x)
-    except (ValueError, TypeError) as exc:  # ragged nested lists and the like
-        raise ValueError(f"{name} must be a rectangular array of numbers: {exc}") from None
-    kind = arr.dtype.kind
-    if kind == "O":
-        bad = next((v for v in arr.flat if v is not None and (
-            isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
-                                                                  np.floating)))), None)
-        if bad is None:
-            return np.ascontiguousarray(np.where(arr == None, np.nan, arr)  # noqa: E711
-                                        .astype(np.float64), dtype=dtype)
-        raise TypeError(f"{name} must hold real numbers, got an element {bad!r} "
-                        f"({type(bad).__name__})")
-    if kind not in _NUMERIC_KINDS:
-        raise TypeError(
-            f"{name} must be an array of real numbers (ints or floats), got dtype "
-            f"{arr.dtype} ({_KIND_NAMES.get(kind, kind)})"
-        )
-    return np.ascontiguousarray(arr, dtype=dtype)
-
-
-_KIND_NAMES = {"b": "bool", "c": "complex", "U": "strings", "S": "bytes", "M": "datetime64",
-               "m": "timedelta64", "V": "structured or raw bytes"}
-
-
-_EPOCH_COL = re.compile(r"(acc|accuracy|epoch|test_acc|val_acc|valid_acc)_?([0-9]{1,9})",
-                        re.IGNORECASE)
-
-
-def _epoch_columns(cols: list, path) -> list:
-    """The per-epoch accuracy columns of a CSV, ordered by number (see ``from_csv``)."""
-    found: dict[int, str] = {}
-    stems = set()
-    for c in cols:
-        m = _EPOCH_COL.fullmatch(str(c))
-        if not m:
-            continue
-        num = int(m.group(2))
-        stems.add(m.group(1).lower())
-        if num in found:
-            raise ValueError(
-                f"{os.fspath(path)!r}: columns {found[num]!r} and {c!r} both name epoch "
-                f"number {num}; pass acc_columns=[...] to say which to use"
-            )
-        found[num] = c
-    if not found:
-        return []
-    if len(stems) > 1:
-        raise ValueError(
-            f"{os.fspath(path)!r}: per-epoch columns with different stems {sorted(stems)}; "
-            "pass acc_columns=[...] to say which are the accuracies"
-        )
-    nums = sorted(found)
-    if nums not in (list(range(1, len(nums) + 1)), list(range(len(nums)))):
-        raise ValueError(
-            f"{os.fspath(path)!r}: per-epoch columns must be numbered 1..T or 0..T-1 without "
-            f"gaps, got numbers {nums[:20]}; pass acc_columns=[...] to choose"
-        )
-    return [found[k] for k in nums]
 
 
 class LookupTable:
@@ -995,3 +755,247 @@ def synthetic(
         "failure_rate": failure_rate,
     }
     return LookupTable(acc, time, unit=U, params=params, space=space, meta=meta)
+
+
+# ------------------------------------------------------------------------------------------
+# Input checks (used by LookupTable.load, __init__ and from_csv)
+
+# -- reading table files defensively ----------------------------------------------------------
+_MAX_MEMBERS = 4096
+_MAX_DEFLATE_RATIO = 1100  # deflate expands at most ~1032:1; anything claiming more is forged
+_MAX_JSON_DEPTH = 64
+_NUMERIC_KINDS = "iuf"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (terminal escapes included) and lone surrogates
+    replaced by their ``\\xNN`` / ``\\uNNNN`` escapes, so that printing it is inert."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii")
+                        if ord(m.group()) < 0xD800 else f"\\u{ord(m.group()):04x}", text)
+
+
+def _json_depth_ok(obj: Any, limit: int = _MAX_JSON_DEPTH) -> bool:
+    """Whether ``obj`` (parsed JSON) nests lists / dicts at most ``limit`` levels deep."""
+    stack = [(obj, 1)]
+    while stack:
+        x, depth = stack.pop()
+        if isinstance(x, (dict, list)):
+            if depth > limit:
+                return False
+            stack.extend((v, depth + 1) for v in (x.values() if isinstance(x, dict) else x))
+    return True
+
+
+def _json_field(text: str, name: str, path: str) -> Any:
+    """Parse the JSON member ``name``; deeper than the limit or malformed is a format error."""
+    try:
+        obj = json.loads(text)
+    except RecursionError:
+        obj = None
+        ok = False
+    else:
+        ok = _json_depth_ok(obj)
+    if not ok:
+        raise TableFormatError(
+            f"{path!r}: member {name!r} nests JSON deeper than {_MAX_JSON_DEPTH} levels; "
+            "a table written by lcore never does (tampered?)"
+        )
+    return obj
+
+
+def _read_npy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, archive_size: int,
+                     kinds: str, ndim: int | None = None) -> np.ndarray:
+    """One ``.npy`` member, checked against its sizes before its array is allocated."""
+    name = info.filename
+    where = f"{path!r}: member {name!r}"
+    if info.flag_bits & 0x1:
+        raise TableFormatError(f"{where} is encrypted; lcore tables never are")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise TableFormatError(
+            f"{where} uses zip compression method {info.compress_type}; lcore tables use "
+            "stored (0) or deflated (8)"
+        )
+    if info.compress_size > archive_size or (
+        info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size
+    ) or info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 1024:
+        raise TableFormatError(
+            f"{where} claims {info.file_size} bytes from {info.compress_size} compressed bytes "
+            f"in a {archive_size}-byte file, which no real member can (tampered?)"
+        )
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise TableFormatError(f"{where} has .npy format version {version}, not 1.0 or 2.0")
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        try:  # numpy parses the header with tokenize / ast: any of their errors is damage
+            shape, fortran, dtype = read_header(f, max_header_size=10000)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - ValueError, SyntaxError, TokenError, ...
+            raise TableFormatError(
+                f"{where} has a damaged .npy header: {type(exc).__name__}: "
+                f"{_printable(str(exc))[:200]}"
+            ) from None
+        if dtype.hasobject or dtype.kind not in kinds or dtype.fields is not None \
+                or dtype.subdtype is not None:
+            raise TableFormatError(
+                f"{where} has dtype {dtype.str!r}; expected kind {kinds!r} (object arrays "
+                "are never loaded)"
+            )
+        if ndim is not None and len(shape) != ndim:
+            raise TableFormatError(f"{where} must be {ndim}-D, its header says shape {shape}")
+        count = math.prod(int(s) for s in shape)
+        nbytes = count * dtype.itemsize
+        have = info.file_size - f.tell()
+        if nbytes != have:
+            raise TableFormatError(
+                f"{where}: its header claims shape {shape} of {dtype.str} ({nbytes} bytes) "
+                f"but the member holds {have} bytes of data"
+            )
+        raw = f.read(nbytes)
+        if len(raw) != nbytes or f.read(1):  # reading to the end checks the CRC-32, too
+            raise TableFormatError(f"{where} is truncated")
+    arr = np.frombuffer(bytearray(raw), dtype=dtype, count=count)
+    return arr.reshape(shape, order="F" if fortran else "C")
+
+
+def _read_table_members(fh, path: str, archive_size: int) -> tuple:
+    """The fields of a table file: (acc, time, unit, params, meta, space_json)."""
+    with zipfile.ZipFile(fh) as zf:
+        infos = zf.infolist()
+        if len(infos) > _MAX_MEMBERS:
+            raise TableFormatError(f"{path!r} has {len(infos)} members; not an lcore table")
+        members: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            if not info.filename.endswith(".npy") or info.filename in members:
+                raise TableFormatError(
+                    f"{path!r} holds an unexpected or repeated member "
+                    f"{_printable(info.filename)!r}; not a table written by lcore (tampered?)"
+                )
+            members[info.filename[:-4]] = info
+        need = {"format", "acc", "time", "meta_json", "space_json"}
+        if not need <= set(members):
+            raise TableFormatError(
+                f"{path!r} is not an lcore table: missing {sorted(need - set(members))}"
+            )
+
+        def read(key, kinds, ndim=None):
+            return _read_npy_member(zf, members[key], path, archive_size, kinds, ndim)
+
+        def text(key):
+            return str(read(key, "U", 0)[()])
+
+        if text("format") != FORMAT:
+            raise TableFormatError(f"{path!r} is not an lcore table (format field)")
+        version = int(read("format_version", "iu", 0)[()]) if "format_version" in members \
+            else 0
+        if version > FORMAT_VERSION:
+            raise TableFormatError(
+                f"{path!r} has table format {version}, newer than this lcore reads "
+                f"({FORMAT_VERSION}); upgrade lcore"
+            )
+        known = need | {"format_version", "unit", "param_names_json"}
+        params = None
+        if "param_names_json" in members:
+            names = _json_field(text("param_names_json"), "param_names_json.npy", path)
+            if not isinstance(names, list) or not all(isinstance(k, str) for k in names) \
+                    or len(set(names)) != len(names):
+                raise TableFormatError(
+                    f"{path!r}: param_names_json must be a list of distinct strings"
+                )
+            keys = [f"param_{i}" for i in range(len(names))]
+            lost = [k for k in keys if k not in members]
+            if lost:
+                raise TableFormatError(f"{path!r} lacks the parameter members {lost[:5]}")
+            known |= set(keys)
+            params = {k: read(key, "biufUSmM", 1) for k, key in zip(names, keys)}
+        extra = sorted(set(members) - known)
+        if extra:
+            shown = [_printable(k + ".npy") for k in extra[:5]]
+            raise TableFormatError(
+                f"{path!r} holds unexpected members {shown}; not a table written by lcore "
+                "(renamed or tampered?)"
+            )
+        acc = read("acc", _NUMERIC_KINDS, 2)
+        time = read("time", _NUMERIC_KINDS, 2)
+        unit = read("unit", _NUMERIC_KINDS, 2) if "unit" in members else None
+        meta = _json_field(text("meta_json"), "meta_json.npy", path)
+        if not isinstance(meta, dict):
+            raise TableFormatError(
+                f"{path!r}: meta_json must hold a JSON object, got {type(meta).__name__}"
+            )
+        space_txt = text("space_json")
+        if space_txt:
+            _json_field(space_txt, "space_json.npy", path)
+    return acc, time, unit, params, meta, space_txt
+
+
+def _real_array(x, name: str, dtype) -> np.ndarray:
+    """``x`` as a contiguous array of ``dtype``, refusing what is not a real number.
+
+    Integers and floats convert; strings, bytes, bools, datetimes, complex numbers and
+    objects other than real numbers (or None, read as NaN) raise ``TypeError`` naming ``name``.
+    """
+    try:
+        arr = x if isinstance(x, np.ndarray) else np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested lists and the like
+        raise ValueError(f"{name} must be a rectangular array of numbers: {exc}") from None
+    kind = arr.dtype.kind
+    if kind == "O":
+        bad = next((v for v in arr.flat if v is not None and (
+            isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
+                                                                  np.floating)))), None)
+        if bad is None:
+            return np.ascontiguousarray(np.where(arr == None, np.nan, arr)  # noqa: E711
+                                        .astype(np.float64), dtype=dtype)
+        raise TypeError(f"{name} must hold real numbers, got an element {bad!r} "
+                        f"({type(bad).__name__})")
+    if kind not in _NUMERIC_KINDS:
+        raise TypeError(
+            f"{name} must be an array of real numbers (ints or floats), got dtype "
+            f"{arr.dtype} ({_KIND_NAMES.get(kind, kind)})"
+        )
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+_KIND_NAMES = {"b": "bool", "c": "complex", "U": "strings", "S": "bytes", "M": "datetime64",
+               "m": "timedelta64", "V": "structured or raw bytes"}
+
+
+_EPOCH_COL = re.compile(r"(acc|accuracy|epoch|test_acc|val_acc|valid_acc)_?([0-9]{1,9})",
+                        re.IGNORECASE)
+
+
+def _epoch_columns(cols: list, path) -> list:
+    """The per-epoch accuracy columns of a CSV, ordered by number (see ``from_csv``)."""
+    found: dict[int, str] = {}
+    stems = set()
+    for c in cols:
+        m = _EPOCH_COL.fullmatch(str(c))
+        if not m:
+            continue
+        num = int(m.group(2))
+        stems.add(m.group(1).lower())
+        if num in found:
+            raise ValueError(
+                f"{os.fspath(path)!r}: columns {found[num]!r} and {c!r} both name epoch "
+                f"number {num}; pass acc_columns=[...] to say which to use"
+            )
+        found[num] = c
+    if not found:
+        return []
+    if len(stems) > 1:
+        raise ValueError(
+            f"{os.fspath(path)!r}: per-epoch columns with different stems {sorted(stems)}; "
+            "pass acc_columns=[...] to say which are the accuracies"
+        )
+    nums = sorted(found)
+    if nums not in (list(range(1, len(nums) + 1)), list(range(len(nums)))):
+        raise ValueError(
+            f"{os.fspath(path)!r}: per-epoch columns must be numbered 1..T or 0..T-1 without "
+            f"gaps, got numbers {nums[:20]}; pass acc_columns=[...] to choose"
+        )
+    return [found[k] for k in nums]
+
