@@ -947,17 +947,30 @@ def _real_array(x, name: str, dtype) -> np.ndarray:
         bad = next((v for v in arr.flat if v is not None and (
             isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
                                                                   np.floating)))), None)
-        if bad is None:
-            return np.ascontiguousarray(np.where(arr == None, np.nan, arr)  # noqa: E711
-                                        .astype(np.float64), dtype=dtype)
-        raise TypeError(f"{name} must hold real numbers, got an element {bad!r} "
-                        f"({type(bad).__name__})")
+        if bad is not None:
+            raise TypeError(f"{name} must hold real numbers, got an element {bad!r} "
+                            f"({type(bad).__name__})")
+        try:  # ints beyond float64 (10**400) overflow here
+            arr = np.where(arr == None, np.nan, arr).astype(np.float64)  # noqa: E711
+        except OverflowError:
+            raise ValueError(f"{name} holds an int beyond the float range") from None
+        kind = "f"
     if kind not in _NUMERIC_KINDS:
         raise TypeError(
             f"{name} must be an array of real numbers (ints or floats), got dtype "
             f"{arr.dtype} ({_KIND_NAMES.get(kind, kind)})"
         )
-    return np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    if out.dtype != arr.dtype and np.isinf(out).any():
+        lost = np.isinf(out) & ~np.isinf(arr.astype(np.float64))
+        if lost.any():
+            where = tuple(int(i) for i in np.argwhere(lost)[0])
+            raise ValueError(
+                f"{name}{list(where)} = {arr[where].item()!r} is beyond the range of "
+                f"{np.dtype(dtype).name}"
+            )
+    return out
 
 
 _KIND_NAMES = {"b": "bool", "c": "complex", "U": "strings", "S": "bytes", "M": "datetime64",

@@ -230,7 +230,8 @@ def test_fuzz_from_arrays(data):
         vals = data.draw(st.lists(st.sampled_from(_VALUES), min_size=int(np.prod(shape)),
                                   max_size=int(np.prod(shape))))
         try:
-            return np.array(vals, dtype=object).reshape(shape).astype(dtype)
+            with np.errstate(all="ignore"):
+                return np.array(vals, dtype=object).reshape(shape).astype(dtype)
         except (ValueError, TypeError, OverflowError):
             return np.zeros(shape, dtype=dtype)
 

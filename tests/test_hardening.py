@@ -290,6 +290,9 @@ def test_from_arrays_accepts_ints_floats_and_none_and_refuses_ragged():
         LookupTable.from_arrays([[0.5], [0.5, 0.6]], [[1.0], [1.0, 1.0]])
     with pytest.raises(TypeError, match="unit must"):
         LookupTable.from_arrays([[0.5]], [[1.0]], unit=[["a"]])
+    # a finite float64 beyond float32 is named, not turned into inf
+    with pytest.raises(ValueError, match=r"time\[0, 0\] = 1e\+308 is beyond the range of float32"):
+        LookupTable.from_arrays([[0.5]], [[1e308]])
 
 
 # -- goals -------------------------------------------------------------------------------------
