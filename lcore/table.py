@@ -142,7 +142,17 @@ class LookupTable:
 
     @classmethod
     def from_arrays(cls, acc, time, unit=None, params=None, space=None, meta=None) -> LookupTable:
-        """Make a table from arrays alone (SPEC.md §1); see the class docstring for shapes."""
+        """Make a table from arrays alone; see the class docstring for shapes.
+
+        Raises
+        ------
+        TypeError
+            ``acc``, ``time`` or ``unit`` is not real numbers (strings, bytes, bools,
+            datetimes, complex numbers or other objects); the message names the argument.
+        ValueError
+            A ragged array, a value beyond the float range, or a field that fails
+            :meth:`validate`; the message names the argument and the first bad cell.
+        """
         return cls(acc, time, unit=unit, params=params, space=space, meta=meta)
 
     # -- shape -----------------------------------------------------------------------------
