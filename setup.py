@@ -7,6 +7,11 @@ extensions (handy while another kernel is half-written).
 
 The rf-ei chooser (csrc/lc_acq.c) runs its ``n_threads`` option on POSIX threads
 (``-pthread``; on Windows it runs on one thread).
+
+``LCORE_SANITIZE=1`` builds the kernels with AddressSanitizer and UndefinedBehaviorSanitizer
+(gcc or clang; ``-O1 -g``, any UBSan finding aborts).  Such a build needs the ASan runtime
+loaded first: ``LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0``
+(CI does this in ``.ci/run``).
 """
 
 import glob
@@ -41,6 +46,11 @@ def _extensions():
     if os.environ.get("LCORE_NATIVE") == "1":
         cflags.append("-march=native")
     threads = [] if sys.platform == "win32" else ["-pthread"]
+    sanitize = []
+    if os.environ.get("LCORE_SANITIZE") == "1":
+        sanitize = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+                    "-fno-omit-frame-pointer", "-g"]
+        cflags = [f for f in cflags if not f.startswith("-O")] + ["-O1"]
     exts = []
     for pyx in sorted(glob.glob(os.path.join(HERE, "lcore", "_core", "_*.pyx"))):
         name = os.path.splitext(os.path.basename(pyx))[0]
@@ -52,8 +62,8 @@ def _extensions():
                 f"lcore._core.{name}",
                 sources=[os.path.relpath(pyx, HERE)] + sources,
                 include_dirs=["csrc", np.get_include()],
-                extra_compile_args=cflags + threads,
-                extra_link_args=threads,
+                extra_compile_args=cflags + threads + sanitize,
+                extra_link_args=threads + sanitize,
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             )
         )

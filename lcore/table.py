@@ -24,7 +24,10 @@ import json
 import math
 import os
 import re
+import stat
+import struct
 import zipfile
+import zlib
 from typing import Any, Union
 
 import numpy as np
@@ -48,7 +51,10 @@ DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 DEFAULT_TABLES = ("mnist_lenet5_small", "synthetic_mnist_small")
 
 GoalLike = Union[float, str]
-_GOAL_RE = re.compile(r"^\s*top\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*%\s*$")
+# linear-time: every position of a goal string matches in one way only (no backtracking)
+_GOAL_RE = re.compile(r"\s*top\s*((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)"
+                      r"\s*%\s*")
+_GOAL_MAX_CHARS = 200
 
 
 def _is_accuracy_name(metric) -> bool:
@@ -63,23 +69,30 @@ class TableFormatError(ValueError):
 def parse_goal(goal: GoalLike) -> tuple[str, float]:
     """Split a goal into ``("abs", value)`` or ``("top", percent)``; errors say what is valid."""
     if isinstance(goal, str):
-        m = _GOAL_RE.match(goal)
+        m = _GOAL_RE.fullmatch(goal) if len(goal) <= _GOAL_MAX_CHARS else None
         if not m:
+            shown = goal if len(goal) <= 60 else goal[:40] + f"... ({len(goal)} characters)"
             raise ValueError(
                 f"goal must be an accuracy (e.g. 0.992) or a share of the table such as "
-                f"'top0.5%', got {goal!r}"
+                f"'top0.5%', got {shown!r}"
             )
         pct = float(m.group(1))
         if not 0.0 < pct <= 100.0:
             raise ValueError(f"goal share must be in (0%, 100%], got {goal!r}")
         return "top", pct
-    if isinstance(goal, (bool, np.bool_)) or not isinstance(goal, (int, float, np.number)):
+    if isinstance(goal, (bool, np.bool_)) or not isinstance(goal, (int, float, np.integer,
+                                                                   np.floating)):
         raise TypeError(
             f"goal must be a float accuracy or a string like 'top0.5%', got {goal!r}"
         )
-    if not math.isfinite(float(goal)):
-        raise ValueError(f"goal must be finite, got {goal!r}")
-    return "abs", float(goal)
+    try:
+        value = float(goal)
+    except OverflowError:  # an int beyond the float range, e.g. 10**400
+        value = math.inf
+    if not math.isfinite(value):
+        shown = repr(goal) if len(repr(goal)) <= 40 else f"an int of {len(str(goal))} digits"
+        raise ValueError(f"goal must be finite (an accuracy), got {shown}")
+    return "abs", value
 
 
 class LookupTable:
@@ -114,9 +127,9 @@ class LookupTable:
         meta: dict | None = None,
         validate: bool = True,
     ) -> None:
-        self.acc = np.ascontiguousarray(acc, dtype=np.float32)
-        self.time = np.ascontiguousarray(time, dtype=np.float32)
-        self.unit = None if unit is None else np.ascontiguousarray(unit, dtype=np.float64)
+        self.acc = _real_array(acc, "acc", np.float32)
+        self.time = _real_array(time, "time", np.float32)
+        self.unit = None if unit is None else _real_array(unit, "unit", np.float64)
         self.params = None if params is None else {k: np.asarray(v) for k, v in params.items()}
         if isinstance(space, str):
             space = preset(space)
@@ -134,7 +147,17 @@ class LookupTable:
 
     @classmethod
     def from_arrays(cls, acc, time, unit=None, params=None, space=None, meta=None) -> LookupTable:
-        """Make a table from arrays alone (SPEC.md §1); see the class docstring for shapes."""
+        """Make a table from arrays alone; see the class docstring for shapes.
+
+        Raises
+        ------
+        TypeError
+            ``acc``, ``time`` or ``unit`` is not real numbers (strings, bytes, bools,
+            datetimes, complex numbers or other objects); the message names the argument.
+        ValueError
+            A ragged array, a value beyond the float range, or a field that fails
+            :meth:`validate`; the message names the argument and the first bad cell.
+        """
         return cls(acc, time, unit=unit, params=params, space=space, meta=meta)
 
     # -- shape -----------------------------------------------------------------------------
@@ -348,46 +371,56 @@ class LookupTable:
 
     @classmethod
     def load(cls, path) -> LookupTable:
-        """Read a table written by :meth:`save`; raise :class:`TableFormatError` if invalid."""
+        """Read a table written by :meth:`save`; raise :class:`TableFormatError` if invalid.
+
+        The file is checked before anything large is allocated: it must be a regular file
+        (a FIFO or device is refused without blocking), a zip archive of exactly the members
+        :meth:`save` writes (stored or deflated, not encrypted), each an ``.npy`` array whose
+        header's shape and dtype account for the member's size, with no object dtype, and
+        JSON fields nested at most 64 levels deep. Any other damage (truncation, flipped bytes,
+        a bad checksum) is a :class:`TableFormatError` naming the file, too.
+        """
         path = os.fspath(path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"no table file at {path!r}")
         try:
-            with np.load(path, allow_pickle=False) as z:
-                files = set(z.files)
-                need = {"format", "acc", "time", "meta_json", "space_json"}
-                if not need <= files:
-                    raise TableFormatError(
-                        f"{path!r} is not an lcore table: missing {sorted(need - files)}"
-                    )
-                if str(z["format"]) != FORMAT:
-                    raise TableFormatError(f"{path!r} is not an lcore table (format field)")
-                version = int(z["format_version"]) if "format_version" in files else 0
-                if version > FORMAT_VERSION:
-                    raise TableFormatError(
-                        f"{path!r} has table format {version}, newer than this lcore reads "
-                        f"({FORMAT_VERSION}); upgrade lcore"
-                    )
-                acc, time = z["acc"], z["time"]
-                unit = z["unit"] if "unit" in files else None
-                meta = json.loads(str(z["meta_json"]))
-                space_txt = str(z["space_json"])
-                params = None
-                if "param_names_json" in files:
-                    names = json.loads(str(z["param_names_json"]))
-                    params = {k: z[f"param_{i}"] for i, k in enumerate(names)}
-        except TableFormatError:
-            raise
-        except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, TypeError) as exc:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except OSError as exc:
+            raise TableFormatError(f"{path!r} could not be opened as a table: {exc}") from None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
             raise TableFormatError(
-                f"{path!r} could not be read as an lcore table (truncated or tampered?): "
-                f"{type(exc).__name__}: {exc}"
-            ) from None
+                f"{path!r} is not a regular file (a folder, FIFO or device); a table is "
+                "an .npz file written by LookupTable.save"
+            )
+        with os.fdopen(fd, "rb") as fh:
+            try:
+                fields = _read_table_members(fh, path, st.st_size)
+            except TableFormatError:
+                raise
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, ValueError,
+                    TypeError, IndexError, NotImplementedError, RuntimeError, OverflowError,
+                    struct.error, MemoryError, RecursionError) as exc:
+                raise TableFormatError(
+                    f"{path!r} could not be read as an lcore table (truncated or tampered?): "
+                    f"{type(exc).__name__}: {_printable(str(exc))[:300]}"
+                ) from None
+        acc, time, unit, params, meta, space_txt = fields
         try:
             space = Space.from_json(space_txt) if space_txt else None
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError,
+                RecursionError) as exc:
+            raise TableFormatError(
+                f"{path!r} holds an invalid space definition: {type(exc).__name__}: "
+                f"{_printable(str(exc))[:300]}"
+            ) from None
+        try:
             return cls(acc, time, unit=unit, params=params, space=space, meta=meta)
-        except (ValueError, TypeError) as exc:
-            raise TableFormatError(f"{path!r} holds an invalid table: {exc}") from None
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise TableFormatError(
+                f"{path!r} holds an invalid table: {_printable(str(exc))[:300]}"
+            ) from None
 
     # -- views -----------------------------------------------------------------------------
     def to_frame(self):
@@ -481,7 +514,11 @@ class LookupTable:
         return out
 
     def describe(self) -> str:
-        """A human-readable summary (what ``lcore table info`` prints)."""
+        """A human-readable summary (what ``lcore table info`` prints).
+
+        Text from the table's ``meta`` and space is shown with control characters escaped
+        (``\\x1b`` for ESC), so that a table cannot drive the terminal.
+        """
         s = self.summary()
         lines = [
             f"lookup table: n = {s['n']} configurations x T = {s['T']} epochs, d = {s['d']}",
@@ -530,7 +567,9 @@ class LookupTable:
         for k in ("notes", "date", "device", "licence"):
             if k in self.meta:
                 lines.append(f"{k}: {self.meta[k]}")
-        return "\n".join(lines)
+        # meta and the space come from the file: control characters (terminal escapes) in
+        # them are shown escaped, never sent to the terminal
+        return "\n".join(_printable(line) for line in lines)
 
     # -- import ----------------------------------------------------------------------------
     @classmethod
@@ -554,21 +593,42 @@ class LookupTable:
         their number), the time is the single column named ``train_time``, ``total_time``,
         ``time`` or ``elapsed``, the unit columns are ``unit_*`` / ``sobol_*``, and every
         other column is a hyperparameter. When only a total is given it is spread evenly
-        over the finished epochs, and ``meta['time_spread_evenly']`` says so. Accuracies in
-        percent (any value > 1) are divided by 100 (``percent=None`` detects it).
+        over the finished epochs, and ``meta['time_spread_evenly']`` says so.
+
+        Found accuracy columns must share one name stem and be numbered exactly ``1 .. T`` or
+        ``0 .. T-1`` (in any column order; they are sorted by number); two columns with the
+        same number (``acc_1`` and ``acc1``), a gap (``acc_1, acc_2, acc_10``) or two stems
+        (``acc_1`` and ``val_acc_1``) are refused with a ``ValueError`` — pass
+        ``acc_columns=[...]`` to choose. Accuracies are fractions in [0, 1]; a CSV that holds
+        percentages needs ``percent=True`` (every value is divided by 100). With the default
+        ``percent=None`` (or ``False``) a value above 1 is refused with a ``ValueError`` that
+        names the cell, rather than guessed to be a percentage.
         """
         try:
             import pandas as pd
         except ImportError:  # pragma: no cover
             raise ImportError("LookupTable.from_csv needs pandas: pip install pandas") from None
-        df = pd.read_csv(path)
+        if percent not in (None, True, False):
+            raise TypeError(f"percent must be True, False or None, got {percent!r}")
+        shown_path = os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
+        try:
+            df = pd.read_csv(path)
+        except (ValueError, UnicodeError, pd.errors.ParserError) as exc:  # EmptyDataError too
+            raise ValueError(f"{shown_path!r} could not be read as a CSV: {exc}") from None
         cols = list(df.columns)
+
+        def numbers(names, what):
+            missing = [c for c in names if c not in cols]
+            if missing:
+                raise ValueError(f"{what} not in the CSV {shown_path!r}: {missing}")
+            try:
+                return df[list(names)].to_numpy(dtype=np.float64)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(
+                    f"{what} of {shown_path!r} must hold numbers: {exc}"
+                ) from None
         if acc_columns is None:
-            pat = re.compile(r"^(?:acc|accuracy|epoch|test_acc|val_acc|valid_acc)_?(\d+)$", re.I)
-            found = sorted(
-                ((int(m.group(1)), c) for c in cols if (m := pat.match(str(c)))),
-            )
-            acc_columns = [c for _, c in found]
+            acc_columns = _epoch_columns(cols, path)
         if not acc_columns:
             raise ValueError(
                 f"no per-epoch accuracy columns found in {os.fspath(path)!r} (looked for "
@@ -576,29 +636,41 @@ class LookupTable:
             )
         missing = [c for c in acc_columns if c not in cols]
         if missing:
-            raise ValueError(f"acc_columns not in the CSV: {missing}")
-        acc = df[acc_columns].to_numpy(dtype=np.float64)
-        if percent is None:
-            percent = bool(np.nanmax(acc) > 1.0) if np.isfinite(acc).any() else False
+            raise ValueError(f"acc_columns not in the CSV {shown_path!r}: {missing}")
+        try:
+            acc = df[acc_columns].to_numpy(dtype=np.float64)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"accuracy columns of {os.fspath(path)!r} must hold numbers: {exc}"
+            ) from None
         if percent:
             acc = acc / 100.0
+        else:
+            above = np.argwhere(acc > 1.0)
+            if above.size:
+                i, j = above[0]
+                raise ValueError(
+                    f"{os.fspath(path)!r}: accuracy {float(acc[i, j])!r} in column "
+                    f"{acc_columns[j]!r}, row {i} is above 1; accuracies are fractions in "
+                    "[0, 1] — pass percent=True if the CSV holds percentages"
+                )
         n, T = acc.shape
         finished = (~np.isnan(acc)).sum(axis=1)
         notes = dict(meta or {})
         notes.setdefault("source", f"csv import of {os.path.basename(os.fspath(path))}")
         if time_columns is not None:
-            time = df[time_columns].to_numpy(dtype=np.float64)
+            time = numbers(time_columns, "time_columns")
             notes["time_spread_evenly"] = False
         else:
             if time_column is None:
                 cand = [c for c in ("train_time", "total_time", "time", "elapsed") if c in cols]
                 if not cand:
                     raise ValueError(
-                        "no time column found (looked for train_time, total_time, time, "
-                        "elapsed); pass time_column= or time_columns="
+                        f"no time column found in {shown_path!r} (looked for train_time, "
+                        "total_time, time, elapsed); pass time_column= or time_columns="
                     )
                 time_column = cand[0]
-            total = df[time_column].to_numpy(dtype=np.float64)
+            total = numbers([time_column], "time column")[:, 0]
             per = np.where(finished > 0, total / np.maximum(finished, 1), 0.0)
             time = np.where(np.arange(T)[None, :] < finished[:, None], per[:, None], 0.0)
             notes["time_spread_evenly"] = True
@@ -608,7 +680,7 @@ class LookupTable:
             )
         if unit_columns is None:
             unit_columns = [c for c in cols if re.match(r"^(unit|sobol)_?\d+$", str(c))]
-        unit = df[unit_columns].to_numpy(dtype=np.float64) if unit_columns else None
+        unit = numbers(unit_columns, "unit columns") if unit_columns else None
         used = set(acc_columns) | set(unit_columns or []) | set(time_columns or [])
         if time_column:
             used.add(time_column)
@@ -622,7 +694,10 @@ class LookupTable:
             space = preset(space)
         if unit is None and space is not None:
             unit = space.to_unit(params)
-        return cls(acc, time, unit=unit, params=params, space=space, meta=notes)
+        try:
+            return cls(acc, time, unit=unit, params=params, space=space, meta=notes)
+        except (ValueError, TypeError) as exc:  # name the file the numbers came from
+            raise type(exc)(f"{shown_path!r}: {exc}") from None
 
 
 # ------------------------------------------------------------------------------------------
@@ -809,3 +884,260 @@ def synthetic(
         "failure_rate": failure_rate,
     }
     return LookupTable(acc, time, unit=U, params=params, space=space, meta=meta)
+
+
+# ------------------------------------------------------------------------------------------
+# Input checks (used by LookupTable.load, __init__ and from_csv)
+
+# -- reading table files defensively ----------------------------------------------------------
+_MAX_MEMBERS = 4096
+_MAX_DEFLATE_RATIO = 1100  # deflate expands at most ~1032:1; anything claiming more is forged
+_MAX_JSON_DEPTH = 64
+_NUMERIC_KINDS = "iuf"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (terminal escapes included) and lone surrogates
+    replaced by their ``\\xNN`` / ``\\uNNNN`` escapes, so that printing it is inert."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii")
+                        if ord(m.group()) < 0xD800 else f"\\u{ord(m.group()):04x}", text)
+
+
+def _json_depth_ok(obj: Any, limit: int = _MAX_JSON_DEPTH) -> bool:
+    """Whether ``obj`` (parsed JSON) nests lists / dicts at most ``limit`` levels deep."""
+    stack = [(obj, 1)]
+    while stack:
+        x, depth = stack.pop()
+        if isinstance(x, (dict, list)):
+            if depth > limit:
+                return False
+            stack.extend((v, depth + 1) for v in (x.values() if isinstance(x, dict) else x))
+    return True
+
+
+def _json_field(text: str, name: str, path: str) -> Any:
+    """Parse the JSON member ``name``; deeper than the limit or malformed is a format error."""
+    try:
+        obj = json.loads(text)
+    except RecursionError:
+        obj = None
+        ok = False
+    else:
+        ok = _json_depth_ok(obj)
+    if not ok:
+        raise TableFormatError(
+            f"{path!r}: member {name!r} nests JSON deeper than {_MAX_JSON_DEPTH} levels; "
+            "a table written by lcore never does (tampered?)"
+        )
+    return obj
+
+
+def _read_npy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, archive_size: int,
+                     kinds: str, ndim: int | None = None) -> np.ndarray:
+    """One ``.npy`` member, checked against its sizes before its array is allocated."""
+    name = info.filename
+    where = f"{path!r}: member {name!r}"
+    if info.flag_bits & 0x1:
+        raise TableFormatError(f"{where} is encrypted; lcore tables never are")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise TableFormatError(
+            f"{where} uses zip compression method {info.compress_type}; lcore tables use "
+            "stored (0) or deflated (8)"
+        )
+    if info.compress_size > archive_size or (
+        info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size
+    ) or info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 1024:
+        raise TableFormatError(
+            f"{where} claims {info.file_size} bytes from {info.compress_size} compressed bytes "
+            f"in a {archive_size}-byte file, which no real member can (tampered?)"
+        )
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise TableFormatError(f"{where} has .npy format version {version}, not 1.0 or 2.0")
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        try:  # numpy parses the header with tokenize / ast: any of their errors is damage
+            shape, fortran, dtype = read_header(f, max_header_size=10000)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - ValueError, SyntaxError, TokenError, ...
+            raise TableFormatError(
+                f"{where} has a damaged .npy header: {type(exc).__name__}: "
+                f"{_printable(str(exc))[:200]}"
+            ) from None
+        if dtype.hasobject or dtype.kind not in kinds or dtype.fields is not None \
+                or dtype.subdtype is not None:
+            raise TableFormatError(
+                f"{where} has dtype {dtype.str!r}; expected kind {kinds!r} (object arrays "
+                "are never loaded)"
+            )
+        if ndim is not None and len(shape) != ndim:
+            raise TableFormatError(f"{where} must be {ndim}-D, its header says shape {shape}")
+        count = math.prod(int(s) for s in shape)
+        nbytes = count * dtype.itemsize
+        have = info.file_size - f.tell()
+        if nbytes != have:
+            raise TableFormatError(
+                f"{where}: its header claims shape {shape} of {dtype.str} ({nbytes} bytes) "
+                f"but the member holds {have} bytes of data"
+            )
+        raw = f.read(nbytes)
+        if len(raw) != nbytes or f.read(1):  # reading to the end checks the CRC-32, too
+            raise TableFormatError(f"{where} is truncated")
+    arr = np.frombuffer(bytearray(raw), dtype=dtype, count=count)
+    return arr.reshape(shape, order="F" if fortran else "C")
+
+
+def _read_table_members(fh, path: str, archive_size: int) -> tuple:
+    """The fields of a table file: (acc, time, unit, params, meta, space_json)."""
+    with zipfile.ZipFile(fh) as zf:
+        infos = zf.infolist()
+        if len(infos) > _MAX_MEMBERS:
+            raise TableFormatError(f"{path!r} has {len(infos)} members; not an lcore table")
+        members: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            if not info.filename.endswith(".npy") or info.filename in members:
+                raise TableFormatError(
+                    f"{path!r} holds an unexpected or repeated member "
+                    f"{_printable(info.filename)!r}; not a table written by lcore (tampered?)"
+                )
+            members[info.filename[:-4]] = info
+        need = {"format", "acc", "time", "meta_json", "space_json"}
+        if not need <= set(members):
+            raise TableFormatError(
+                f"{path!r} is not an lcore table: missing {sorted(need - set(members))}"
+            )
+
+        def read(key, kinds, ndim=None):
+            return _read_npy_member(zf, members[key], path, archive_size, kinds, ndim)
+
+        def text(key):
+            return str(read(key, "U", 0)[()])
+
+        if text("format") != FORMAT:
+            raise TableFormatError(f"{path!r} is not an lcore table (format field)")
+        version = int(read("format_version", "iu", 0)[()]) if "format_version" in members \
+            else 0
+        if version > FORMAT_VERSION:
+            raise TableFormatError(
+                f"{path!r} has table format {version}, newer than this lcore reads "
+                f"({FORMAT_VERSION}); upgrade lcore"
+            )
+        known = need | {"format_version", "unit", "param_names_json"}
+        params = None
+        if "param_names_json" in members:
+            names = _json_field(text("param_names_json"), "param_names_json.npy", path)
+            if not isinstance(names, list) or not all(isinstance(k, str) for k in names) \
+                    or len(set(names)) != len(names):
+                raise TableFormatError(
+                    f"{path!r}: param_names_json must be a list of distinct strings"
+                )
+            keys = [f"param_{i}" for i in range(len(names))]
+            lost = [k for k in keys if k not in members]
+            if lost:
+                raise TableFormatError(f"{path!r} lacks the parameter members {lost[:5]}")
+            known |= set(keys)
+            params = {k: read(key, "biufUSmM", 1) for k, key in zip(names, keys)}
+        extra = sorted(set(members) - known)
+        if extra:
+            shown = [_printable(k + ".npy") for k in extra[:5]]
+            raise TableFormatError(
+                f"{path!r} holds unexpected members {shown}; not a table written by lcore "
+                "(renamed or tampered?)"
+            )
+        acc = read("acc", _NUMERIC_KINDS, 2)
+        time = read("time", _NUMERIC_KINDS, 2)
+        unit = read("unit", _NUMERIC_KINDS, 2) if "unit" in members else None
+        meta = _json_field(text("meta_json"), "meta_json.npy", path)
+        if not isinstance(meta, dict):
+            raise TableFormatError(
+                f"{path!r}: meta_json must hold a JSON object, got {type(meta).__name__}"
+            )
+        space_txt = text("space_json")
+        if space_txt:
+            _json_field(space_txt, "space_json.npy", path)
+    return acc, time, unit, params, meta, space_txt
+
+
+def _real_array(x, name: str, dtype) -> np.ndarray:
+    """``x`` as a contiguous array of ``dtype``, refusing what is not a real number.
+
+    Integers and floats convert; strings, bytes, bools, datetimes, complex numbers and
+    objects other than real numbers (or None, read as NaN) raise ``TypeError`` naming ``name``.
+    """
+    try:
+        arr = x if isinstance(x, np.ndarray) else np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested lists and the like
+        raise ValueError(f"{name} must be a rectangular array of numbers: {exc}") from None
+    kind = arr.dtype.kind
+    if kind == "O":
+        bad = next((v for v in arr.flat if v is not None and (
+            isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
+                                                                  np.floating)))), None)
+        if bad is not None:
+            raise TypeError(f"{name} must hold real numbers, got an element {bad!r} "
+                            f"({type(bad).__name__})")
+        try:  # ints beyond float64 (10**400) overflow here
+            arr = np.where(arr == None, np.nan, arr).astype(np.float64)  # noqa: E711
+        except OverflowError:
+            raise ValueError(f"{name} holds an int beyond the float range") from None
+        kind = "f"
+    if kind not in _NUMERIC_KINDS:
+        raise TypeError(
+            f"{name} must be an array of real numbers (ints or floats), got dtype "
+            f"{arr.dtype} ({_KIND_NAMES.get(kind, kind)})"
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    if out.dtype != arr.dtype and np.isinf(out).any():
+        lost = np.isinf(out) & ~np.isinf(arr.astype(np.float64))
+        if lost.any():
+            where = tuple(int(i) for i in np.argwhere(lost)[0])
+            raise ValueError(
+                f"{name}{list(where)} = {arr[where].item()!r} is beyond the range of "
+                f"{np.dtype(dtype).name}"
+            )
+    return out
+
+
+_KIND_NAMES = {"b": "bool", "c": "complex", "U": "strings", "S": "bytes", "M": "datetime64",
+               "m": "timedelta64", "V": "structured or raw bytes"}
+
+
+_EPOCH_COL = re.compile(r"(acc|accuracy|epoch|test_acc|val_acc|valid_acc)_?([0-9]{1,9})",
+                        re.IGNORECASE)
+
+
+def _epoch_columns(cols: list, path) -> list:
+    """The per-epoch accuracy columns of a CSV, ordered by number (see ``from_csv``)."""
+    found: dict[int, str] = {}
+    stems = set()
+    for c in cols:
+        m = _EPOCH_COL.fullmatch(str(c))
+        if not m:
+            continue
+        num = int(m.group(2))
+        stems.add(m.group(1).lower())
+        if num in found:
+            raise ValueError(
+                f"{os.fspath(path)!r}: columns {found[num]!r} and {c!r} both name epoch "
+                f"number {num}; pass acc_columns=[...] to say which to use"
+            )
+        found[num] = c
+    if not found:
+        return []
+    if len(stems) > 1:
+        raise ValueError(
+            f"{os.fspath(path)!r}: per-epoch columns with different stems {sorted(stems)}; "
+            "pass acc_columns=[...] to say which are the accuracies"
+        )
+    nums = sorted(found)
+    if nums not in (list(range(1, len(nums) + 1)), list(range(len(nums)))):
+        raise ValueError(
+            f"{os.fspath(path)!r}: per-epoch columns must be numbered 1..T or 0..T-1 without "
+            f"gaps, got numbers {nums[:20]}; pass acc_columns=[...] to choose"
+        )
+    return [found[k] for k in nums]
+

@@ -8,6 +8,11 @@ Example (the shipped table)::
 
 Rerunning the same command after a stop resumes from the journal. ``--partial`` writes a table
 from the rows journaled so far (marked partial in its meta) without training anything.
+
+Every option is checked, and the output path tried, before the journal is touched or anything
+is trained. ``--out`` names the table file; ``.npz`` is added when missing, and the path printed
+at the end is the one written. Errors are one line on stderr (``lcore pretrain: error: ...``)
+with exit status 2; an interrupt (Ctrl-C) exits with 130 and the journal resumes on rerun.
 """
 
 from __future__ import annotations
@@ -125,55 +130,91 @@ def _connect_backend(backend: str | None, scheduler: str | None):
     return None
 
 
+def _check_args(args) -> None:
+    """Every numeric option in range (``ValueError`` naming the flag), before any work."""
+    for flag, lo in (("n", 1), ("epochs", 1), ("batch_size", 1), ("threads_per_worker", 1),
+                     ("seed", 0), ("split_seed", 0), ("n_train", 1), ("n_val", 1),
+                     ("image_size", 1)):
+        v = getattr(args, flag, None)
+        if v is not None and v < lo:
+            raise ValueError(f"--{flag.replace('_', '-')} must be >= {lo}, got {v}")
+    if args.n_jobs == 0 or args.n_jobs < -1:
+        raise ValueError(f"--n-jobs must be >= 1 or -1 (all cores), got {args.n_jobs}")
+    if args.backend is not None and args.backend not in ("loky", "threading",
+                                                         "multiprocessing", "dask", "ray"):
+        raise ValueError(f"--backend must be loky, threading, multiprocessing, dask or ray, "
+                         f"got {args.backend!r}")
+
+
 def run(args) -> int:
-    """Run ``lcore pretrain`` with parsed ``args``; returns the exit status."""
+    """Run ``lcore pretrain`` with parsed ``args``; returns the exit status.
+
+    Errors raise (``ValueError``, ``OSError``, :class:`~lcore.pretrain.generate.JournalError`);
+    :func:`main` turns them into one line on stderr.
+    """
     from lcore.space import preset as space_preset
 
-    from .generate import assemble, default_journal_path, generate
+    from .generate import assemble, check_output_path, default_journal_path, generate
 
     try:
         name = _resolve_preset(args)
     except ValueError as e:
-        print(f"lcore pretrain: {e}", file=sys.stderr)
+        print(f"lcore pretrain: error: {e}", file=sys.stderr)
         return 2
     defaults = PRESET_DEFAULTS[name]
-    journal = args.journal or default_journal_path(args.out)
+    if args.partial and _in_package_data(args.out):
+        print(
+            "lcore pretrain: error: --partial refuses to write into lcore's package data "
+            f"({args.out}); a partial table must not become a shipped table",
+            file=sys.stderr,
+        )
+        return 2
+    _check_args(args)
+    out = check_output_path(args.out, "--out")
+    journal = args.journal or default_journal_path(out)
     if args.partial:
-        if _in_package_data(args.out):
-            print(
-                "lcore pretrain: --partial refuses to write into lcore's package data "
-                f"({args.out}); a partial table must not become a shipped table",
-                file=sys.stderr,
-            )
-            return 2
         table = assemble(journal, n=args.n, space=space_preset(name), partial=True)
-        table.save(args.out)
-        print(f"wrote {args.out}: {table.n} of {args.n} rows x {table.T} epochs "
+        written = table.save(out)
+        print(f"wrote {written}: {table.n} of {args.n} rows x {table.T} epochs "
               f"(partial={table.meta['partial']})")
         return 0
     epochs = args.epochs if args.epochs is not None else defaults["epochs"]
+    from .train import resolve_device
+
+    resolve_device(args.device)  # before the data is read
     data = load_dataset(args, defaults)
     client = _connect_backend(args.backend, getattr(args, "scheduler", None))
-    table = generate(
-        space_preset(name), data, n=args.n, epochs=epochs, out=args.out, journal=journal,
-        preset=name, seed=args.seed, n_jobs=args.n_jobs, device=args.device,
-        backend=args.backend, batch_size=args.batch_size,
-        threads_per_worker=args.threads_per_worker, family=defaults["family"],
-        progress=not args.no_progress,
-    )
-    if client is not None:
-        client.close()
-    print(f"wrote {args.out}: {table.n} rows x {table.T} epochs, {table.meta['n_failed']} "
+    try:
+        table = generate(
+            space_preset(name), data, n=args.n, epochs=epochs, out=out, journal=journal,
+            preset=name, seed=args.seed, n_jobs=args.n_jobs, device=args.device,
+            backend=args.backend, batch_size=args.batch_size,
+            threads_per_worker=args.threads_per_worker, family=defaults["family"],
+            progress=not args.no_progress,
+        )
+    finally:
+        if client is not None:
+            client.close()
+    print(f"wrote {out}: {table.n} rows x {table.T} epochs, {table.meta['n_failed']} "
           f"failed rows, {table.meta['train_hours']:.2f} h of training")
     return 0
 
 
 def main(argv=None) -> int:
-    """``python -m lcore.pretrain``."""
+    """``python -m lcore.pretrain``; errors are one line on stderr and exit status 2."""
     parser = argparse.ArgumentParser(
         prog="lcore pretrain", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_arguments(parser)
     args = parser.parse_args(argv)
-    return run(args)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("lcore pretrain: interrupted; rerun the same command to resume from the journal",
+              file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError, ImportError, RuntimeError) as exc:
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"lcore pretrain: error: {msg}", file=sys.stderr)
+        return 2

@@ -7,7 +7,10 @@ training part's per-channel mean and standard deviation.
 - :func:`load_mnist` reads the IDX files (gzipped or not) from ``root``; with ``download=True``
   torchvision's ``datasets.MNIST`` fetches and verifies them first.
 - :func:`load_cifar10` reads CIFAR-10's python-pickle batches from ``root``; with
-  ``download=True`` torchvision's ``datasets.CIFAR10`` fetches and verifies them first.
+  ``download=True`` torchvision's ``datasets.CIFAR10`` fetches and verifies them first. The
+  batches are read by a restricted unpickler that admits only what they hold (dicts, lists,
+  bytes, str, numbers and numpy arrays of plain numeric dtypes); arrays are rebuilt from their
+  raw bytes by this module, never by running anything the file names.
 """
 
 from __future__ import annotations
@@ -143,16 +146,128 @@ def load_mnist(
     return images.astype(np.uint8), labels.astype(np.int64)
 
 
+_PLAIN_DTYPES = {"u1", "i1", "b1", "u2", "i2", "u4", "i4", "u8", "i8", "f4", "f8"}
+
+
+class _PickledDType:
+    """Stand-in for ``numpy.dtype`` while unpickling: records its arguments, runs nothing."""
+
+    def __init__(self, obj=None, align=False, copy=False):
+        self.obj, self.state = obj, None
+
+    def __setstate__(self, state):
+        self.state = state
+
+
+class _PickledArray:
+    """Stand-in for a pickled ndarray: records shape, dtype and raw bytes."""
+
+    def __init__(self, *args):
+        self.state = None
+
+    def __setstate__(self, state):
+        self.state = state
+
+
+def _reconstruct(cls, shape, typecode):
+    return _PickledArray()
+
+
+def _frombuffer(buf, dtype, shape, order):
+    a = _PickledArray()
+    a.state = (1, shape, dtype, order == "F", bytes(buf))
+    return a
+
+
+def _latin1_encode(text, encoding="utf-8"):
+    if not isinstance(text, str) or encoding != "latin1":
+        raise pickle.UnpicklingError("only latin1-encoded text may be rebuilt as bytes")
+    return text.encode("latin1")
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Admits only the globals a CIFAR-10 batch names, each replaced by an inert stand-in."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+        ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+        ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+        ("numpy", "ndarray"): _PickledArray,
+        ("numpy", "dtype"): _PickledDType,
+        ("_codecs", "encode"): _latin1_encode,
+    }
+
+    def find_class(self, module, name):
+        try:
+            return self._ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"refusing to load {module}.{name}: a CIFAR-10 batch holds only dicts, lists, "
+                "bytes, str, numbers and numpy arrays"
+            ) from None
+
+
+def _rebuild(obj, depth=0):
+    """Turn the stand-ins of :class:`_CifarUnpickler` into numpy arrays, checking sizes."""
+    if depth > 16:
+        raise ValueError("nested deeper than a CIFAR-10 batch is")
+    if isinstance(obj, dict):
+        return {k: _rebuild(v, depth + 1) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_rebuild(v, depth + 1) for v in obj]
+    if isinstance(obj, _PickledArray):
+        st = obj.state
+        if not (isinstance(st, tuple) and len(st) == 5):
+            raise ValueError("a pickled array without its state")
+        _, shape, dt, fortran, raw = st
+        if not isinstance(dt, _PickledDType) or dt.obj not in _PLAIN_DTYPES:
+            raise ValueError(f"a pickled array of dtype {getattr(dt, 'obj', dt)!r}; only "
+                             f"{sorted(_PLAIN_DTYPES)} are read")
+        order = dt.state[1] if isinstance(dt.state, tuple) and len(dt.state) > 1 else "|"
+        if order not in ("|", "<", ">", "="):
+            raise ValueError(f"a pickled dtype with byte order {order!r}")
+        if isinstance(raw, str):
+            raw = raw.encode("latin1")
+        if not isinstance(shape, tuple) or not all(
+                isinstance(v, int) and v >= 0 for v in shape) or not isinstance(raw, bytes):
+            raise ValueError("a pickled array with a malformed shape or data")
+        dtype = np.dtype(dt.obj).newbyteorder("=" if order == "|" else order)
+        count = int(np.prod(shape, dtype=object)) if shape else 1
+        if count * dtype.itemsize != len(raw):
+            raise ValueError(f"a pickled array of shape {shape} ({dtype}) with {len(raw)} "
+                             "bytes of data")
+        arr = np.frombuffer(raw, dtype=dtype, count=count)
+        return arr.reshape(shape, order="F" if fortran else "C").astype(dtype.newbyteorder("="))
+    if isinstance(obj, _PickledDType):
+        raise ValueError("a bare dtype where a CIFAR-10 batch holds data")
+    if isinstance(obj, tuple):
+        return tuple(_rebuild(v, depth + 1) for v in obj)
+    if obj is None or isinstance(obj, (bytes, str, int, float, bool)):
+        return obj
+    raise ValueError(f"an object of type {type(obj).__name__}")
+
+
 def read_cifar10_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """Read one CIFAR-10 python-pickle batch file (``data_batch_1`` ... ``test_batch``).
+
+    The file is unpickled with a restricted unpickler: any global other than numpy's array
+    and dtype reconstructors is refused (``ValueError``), and arrays are rebuilt from their
+    bytes after checking their shape against their size, so a crafted file cannot run code.
 
     Returns
     -------
     images : ndarray, shape (n, 32, 32, 3), uint8
     labels : ndarray, shape (n,), int64
     """
-    with open(path, "rb") as f:
-        d = pickle.load(f, encoding="bytes")
+    try:
+        with open(path, "rb") as f:
+            d = _rebuild(_CifarUnpickler(f, encoding="bytes").load())
+    except (pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError,
+            IndexError, KeyError, MemoryError, RecursionError, OverflowError) as exc:
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a readable CIFAR-10 batch: {type(exc).__name__}: {exc}"
+        ) from None
     if not isinstance(d, dict):
         raise ValueError(f"{os.fspath(path)!r} is not a CIFAR-10 batch: no dict inside")
     d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}

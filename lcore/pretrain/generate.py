@@ -5,7 +5,11 @@ backend, e.g. dask or ray, spreads it over a cluster). Each finished configurati
 to a JSON-lines journal and made durable (flush + fsync) before the next one is counted, so a
 run stopped at any moment (kill -9, power loss) resumes where it stood: rerunning the same
 command skips the finished rows and produces the same table. A journal made for another space,
-preset, seed, epoch count, dataset or batch size is refused.
+preset, seed, epoch count, dataset, batch size, architecture or training recipe is refused (every
+header field but ``created`` must agree). The header is written to a temporary file and linked
+into place, so a journal never exists without its whole header; a journal left empty or with a
+torn header by an older version (no row can follow an incomplete header) is rewritten on resume.
+Every line is checked when read: a tampered line is a :class:`JournalError` naming its number.
 
 Journal layout (one JSON object per line):
 
@@ -25,6 +29,8 @@ import math
 import os
 import platform
 import sys
+import tempfile
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
@@ -46,11 +52,16 @@ __all__ = [
     "generate",
     "assemble",
     "default_journal_path",
+    "check_output_path",
 ]
 
 JOURNAL_FORMAT = "lcore-pretrain-journal/1"
 # header fields that must agree for a journal to be resumed
-_IDENTITY = ("format", "preset", "space", "seed", "epochs", "family", "batch_size")
+_IDENTITY = ("format", "preset", "space", "seed", "epochs", "family", "batch_size",
+             "architecture", "training")
+# header fields a journal must have, with their JSON types
+_HEADER_TYPES = {"format": str, "preset": str, "space": dict, "seed": int, "epochs": int,
+                 "family": str, "batch_size": int}
 
 
 class JournalError(ValueError):
@@ -145,16 +156,59 @@ class Journal:
         self.rows: dict[int, dict] = {}
         self.sessions: list[dict] = []
         if os.path.exists(self.path):
-            self.header = self._read()
-            if header is not None:
-                self._check(header)
+            if not os.path.isfile(self.path):
+                raise JournalError(f"journal {self.path!r} is not a regular file")
+            if header is not None and self._header_never_completed():
+                # a run stopped while creating the journal (older lcore wrote the header in
+                # place): no row can follow an incomplete header, so nothing is lost
+                self.header = dict(header, format=JOURNAL_FORMAT)
+                self._create(replace=True)
+            else:
+                self.header = self._read()
+                if header is not None:
+                    self._check(header)
         elif header is None:
             raise FileNotFoundError(f"journal {self.path!r} does not exist")
         else:
             self.header = dict(header, format=JOURNAL_FORMAT)
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            self._write_line(self.header, mode="x")
-            _fsync_dir(self.path)
+            self._create(replace=False)
+
+    def _header_never_completed(self) -> bool:
+        """True for an empty file, or one whose only content is a first line with no newline."""
+        with open(self.path, "rb") as f:
+            head = f.read(1 << 20)
+            more = f.read(1)
+        return b"\n" not in head and not more
+
+    def _create(self, replace: bool) -> None:
+        """Write the header to a temporary file and move it into place whole (durably)."""
+        text = json.dumps(self.header, allow_nan=False, separators=(",", ":")) + "\n"
+        folder = os.path.dirname(os.path.abspath(self.path))
+        fd, tmp = tempfile.mkstemp(prefix=".journal-", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)
+            if replace:
+                os.replace(tmp, self.path)
+            else:
+                try:  # fails if another run created the journal meanwhile
+                    os.link(tmp, self.path)
+                except FileExistsError:
+                    raise
+                except OSError:  # pragma: no cover - a file system without hard links
+                    with open(self.path, "x", encoding="utf-8") as f:
+                        f.write(text)
+                        f.flush()
+                        os.fsync(f.fileno())
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        _fsync_dir(self.path)
+        self._good_end = self._size = len(text.encode("utf-8"))
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> Journal:
@@ -173,7 +227,7 @@ class Journal:
                 break
             try:
                 obj = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
                 if last:  # a line cut short by a crash: drop it, the row will be redone
                     break
                 raise JournalError(
@@ -190,18 +244,30 @@ class Journal:
                         f"have format {JOURNAL_FORMAT!r}"
                     )
                 header = obj
-            elif obj.get("type") == "row":
+                _check_header(obj, self.path)
+                d = _space_dim(obj, self.path)
+            elif isinstance(obj, dict) and obj.get("type") == "row":
+                _check_row(obj, k + 1, self.path, int(header["epochs"]), d)
                 self.rows.setdefault(int(obj["row"]), obj)
-            elif obj.get("type") == "session":
+            elif isinstance(obj, dict) and obj.get("type") == "session":
                 self.sessions.append(obj)
+            else:
+                raise JournalError(
+                    f"journal {self.path!r} line {k + 1} is neither a row nor a session "
+                    f"record: {line[:80]!r}"
+                )
         if header is None:
-            raise JournalError(f"journal {self.path!r} has no complete header line")
+            raise JournalError(
+                f"journal {self.path!r} has no complete header line (a run stopped while "
+                "creating it); rerun the pretraining command to recover it"
+            )
         self._good_end = good_end
         self._size = len(raw)
         return header
 
     def _check(self, header: dict) -> None:
-        want = dict(header, format=JOURNAL_FORMAT)
+        # as JSON stores it (tuples become lists), so that equal settings compare equal
+        want = json.loads(json.dumps(dict(header, format=JOURNAL_FORMAT), allow_nan=False))
         for key in _IDENTITY:
             have, need = self.header.get(key), want.get(key)
             if have != need:
@@ -220,6 +286,15 @@ class Journal:
                 f"run's data has fingerprint {need_fp} (other images, split, size or seed); "
                 "use the journal's data settings, or give another --out / --journal"
             )
+        rest = sorted((set(want) | set(self.header)) - set(_IDENTITY) - {"data", "created"})
+        for key in [*rest, "data"]:
+            have, need = self.header.get(key), want.get(key)
+            if have != need:
+                raise JournalError(
+                    f"journal {self.path!r} was made with {key} = {_short(have)}, but this run "
+                    f"has {key} = {_short(need)}; resume with the journal's settings, or give "
+                    "another --out / --journal to start afresh"
+                )
 
     def _write_line(self, obj: dict, mode: str = "a") -> None:
         text = json.dumps(obj, allow_nan=False, separators=(",", ":")) + "\n"
@@ -249,6 +324,69 @@ class Journal:
         self.rows.setdefault(int(rec["row"]), rec)
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_header(h: dict, path: str) -> None:
+    """A header line's fields have the types this module writes; else :class:`JournalError`."""
+    for key, typ in _HEADER_TYPES.items():
+        v = h.get(key)
+        if not isinstance(v, typ) or isinstance(v, bool):
+            raise JournalError(
+                f"journal {path!r} header field {key!r} must be a {typ.__name__}, got "
+                f"{_short(v)}; the header is damaged"
+            )
+    if h["epochs"] < 1 or h["batch_size"] < 1 or h["seed"] < 0:
+        raise JournalError(
+            f"journal {path!r} header has epochs = {h['epochs']}, batch_size = "
+            f"{h['batch_size']}, seed = {h['seed']}; they must be >= 1, >= 1 and >= 0"
+        )
+    if h.get("data") is not None and not isinstance(h.get("data"), dict):
+        raise JournalError(f"journal {path!r} header field 'data' must be an object")
+
+
+def _space_dim(h: dict, path: str) -> int:
+    try:
+        return Space.from_dict(h["space"]).d
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise JournalError(
+            f"journal {path!r} header holds no valid space: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _check_row(r: dict, line: int, path: str, T: int, d: int) -> None:
+    """A row record has every field with the right type and length; else JournalError."""
+    def bad(what: str):
+        return JournalError(f"journal {path!r} line {line}: a row record {what}; the line is "
+                            "damaged (delete it to have the row trained again)")
+
+    if not _is_int(r.get("row")) or r["row"] < 0:
+        raise bad(f"needs 'row' an int >= 0, got {_short(r.get('row'))}")
+    unit, acc, secs = r.get("unit"), r.get("acc"), r.get("time")
+    if not isinstance(unit, list) or len(unit) != d or not all(
+            _is_num(u) and 0.0 <= u <= 1.0 for u in unit):
+        raise bad(f"needs 'unit' a list of {d} numbers in [0, 1], got {_short(unit)}")
+    if not isinstance(acc, list) or len(acc) != T or not all(
+            a is None or (_is_num(a) and 0.0 <= a <= 1.0) for a in acc):
+        raise bad(f"needs 'acc' a list of {T} accuracies in [0, 1] or null, got {_short(acc)}")
+    if not isinstance(secs, list) or len(secs) != T or not all(
+            _is_num(t) and t >= 0.0 for t in secs):
+        raise bad(f"needs 'time' a list of {T} seconds >= 0, got {_short(secs)}")
+    if not isinstance(r.get("config"), dict):
+        raise bad(f"needs 'config' an object, got {_short(r.get('config'))}")
+    if not isinstance(r.get("status"), str):
+        raise bad(f"needs 'status' a string, got {_short(r.get('status'))}")
+    if not _is_int(r.get("epochs_done")) or not 0 <= r["epochs_done"] <= T:
+        raise bad(f"needs 'epochs_done' an int in [0, {T}], got {_short(r.get('epochs_done'))}")
+    if r.get("error") is not None and not isinstance(r.get("error"), str):
+        raise bad(f"needs 'error' a string or null, got {_short(r.get('error'))}")
+
+
 def _short(v: Any) -> str:
     s = json.dumps(v, sort_keys=True, default=str)
     return s if len(s) <= 120 else s[:117] + "..."
@@ -265,13 +403,68 @@ def _train_row(
     batch_size: int,
     threads: int,
     model_fn: ModelFn | None,
+    parent: int | None = None,
 ) -> tuple[int, dict]:
+    _watch_parent(parent)
     res = train_configuration(
         config, data, epochs, seed, family=family, device=device, batch_size=batch_size,
         num_threads=threads, model_fn=model_fn,
     )
     res["device"] = str(resolve_device(device))
     return row, res
+
+
+_WATCHDOG: list = []
+
+
+def _watch_parent(parent: int | None, child: bool = False, interval: float = 0.5) -> None:
+    """In a worker process forked or spawned by ``parent`` (loky, multiprocessing), start a
+    daemon thread that ends this process once ``parent`` is gone (killed with -9, say), so
+    that no worker outlives the run as an orphan. Does nothing in ``parent`` itself (the
+    threading backend) or on a worker that ``parent`` did not start (dask, ray). ``child``
+    (loky's worker initializer) says this process is ``parent``'s child: if it has been
+    reparented already, the parent died while it started, and it ends at once."""
+    if parent is None or _WATCHDOG or os.getpid() == parent:
+        return
+    if os.getppid() != parent:
+        if child:
+            os._exit(1)
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)  # the parent died: nobody waits for this worker's rows
+
+    t = threading.Thread(target=watch, name="lcore-parent-watchdog", daemon=True)
+    _WATCHDOG.append(t)
+    t.start()
+
+
+def check_output_path(out: str | os.PathLike, what: str = "out") -> str:
+    """The table path that :meth:`LookupTable.save` will write for ``out`` (``.npz`` added
+    when missing), after checking that it can be written: its folder exists and takes a new
+    file, and it is not a folder. Raises ``ValueError`` naming the path otherwise."""
+    path = os.fspath(out)
+    if not path:
+        raise ValueError(f"{what} must be a file path, got {out!r}")
+    if not path.endswith(".npz"):
+        path += ".npz"
+    if os.path.isdir(path):
+        raise ValueError(f"{what} {path!r} is a folder; give a file name such as "
+                         f"{os.path.join(path, 'table.npz')!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{what} {path!r}: its folder {folder!r} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=folder)
+    except OSError as exc:
+        raise ValueError(
+            f"{what} {path!r} cannot be written: {exc.strerror} in {folder!r}"
+        ) from None
+    os.close(fd)
+    os.unlink(tmp)
+    return path
 
 
 def _family_of(space: Space) -> str:
@@ -294,19 +487,28 @@ def _header(space, preset, seed, epochs, family, batch_size, data: Dataset) -> d
     }
 
 
-def _parallel(n_jobs: int, backend: str | None):
+def _parallel(n_jobs: int, backend: str | None, parent: int | None = None):
+    import contextlib
+
     import joblib
 
     kwargs: dict[str, Any] = {"n_jobs": n_jobs}
-    if backend is not None:
+    ctx: Any = contextlib.nullcontext()
+    if backend in (None, "loky") and n_jobs != 1 and parent is not None \
+            and hasattr(joblib, "parallel_config"):
+        # every loky worker watches this process from its start, not only once it trains
+        ctx = joblib.parallel_config(backend="loky", initializer=_watch_parent,
+                                     initargs=(parent, True))
+    elif backend is not None:
         kwargs["backend"] = backend
-    try:
-        return joblib.Parallel(return_as="generator_unordered", **kwargs), True
-    except (TypeError, ValueError):  # joblib < 1.4: ordered generator or a list
+    with ctx:
         try:
-            return joblib.Parallel(return_as="generator", **kwargs), True
-        except (TypeError, ValueError):
-            return joblib.Parallel(**kwargs), False
+            return joblib.Parallel(return_as="generator_unordered", **kwargs), True
+        except (TypeError, ValueError):  # joblib < 1.4: ordered generator or a list
+            try:
+                return joblib.Parallel(return_as="generator", **kwargs), True
+            except (TypeError, ValueError):
+                return joblib.Parallel(**kwargs), False
 
 
 class _Progress:
@@ -413,17 +615,31 @@ def generate(
     LookupTable
         The n x epochs table (also saved to ``out`` when given).
     """
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
+    # every argument is checked before anything is written
+    for arg, v, lo in (("n", n, 1), ("epochs", epochs, 1), ("batch_size", batch_size, 1),
+                       ("threads_per_worker", threads_per_worker, 1), ("seed", seed, 0)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"{arg} must be an int >= {lo}, got {v!r}")
+    if n > 2**31 - 1 or epochs > 100_000:
+        raise ValueError(f"n must be < 2**31 and epochs <= 100000, got n = {n}, "
+                         f"epochs = {epochs}")
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, (int, np.integer)) \
+            or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be an int >= 1 or -1 (all cores), got {n_jobs!r}")
     if out is None and journal is None:
         raise ValueError("give out (the table's path) or journal (the journal's path)")
+    if not isinstance(space, Space):
+        raise TypeError(f"space must be a lcore.space.Space, got {type(space).__name__}")
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be a lcore.pretrain.data.Dataset, got {type(data).__name__}")
     family = family or _family_of(space)
+    if family not in ("mnist", "cifar10"):
+        raise ValueError(f"family must be 'mnist' or 'cifar10', got {family!r}")
+    if backend is not None and not isinstance(backend, str):
+        raise TypeError(f"backend must be a joblib backend name or None, got {backend!r}")
     preset = preset or space.name
     resolve_device(device)  # a device that is not there fails here, not in every worker
+    out = None if out is None else check_output_path(out)
     journal_path = os.fspath(journal) if journal is not None else default_journal_path(out)
     header = _header(space, preset, seed, epochs, family, batch_size, data)
     jr = Journal(journal_path, header)
@@ -445,10 +661,12 @@ def generate(
         if todo:
             from joblib import delayed
 
-            par, streaming = _parallel(int(n_jobs), backend)
+            parent = os.getpid()
+            par, streaming = _parallel(int(n_jobs), backend, parent)
             tasks = (
                 delayed(_train_row)(i, configs[i], data, int(epochs), row_seed(seed, i), family,
-                                    device, int(batch_size), int(threads_per_worker), model_fn)
+                                    device, int(batch_size), int(threads_per_worker), model_fn,
+                                    parent)
                 for i in todo
             )
             # without a streaming joblib, go in chunks so that finished rows reach the journal
@@ -607,5 +825,9 @@ def assemble(
         )
     if meta:
         m.update(meta)
-    table = LookupTable(acc, secs, unit=unit, params=params, space=space, meta=m)
-    return table.validate()
+    try:
+        return LookupTable(acc, secs, unit=unit, params=params, space=space, meta=m).validate()
+    except (ValueError, TypeError) as exc:  # rows that passed the line checks but not these
+        raise JournalError(
+            f"journal {os.fspath(journal)!r} does not make a valid table: {exc}"
+        ) from None
