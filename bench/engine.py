@@ -59,7 +59,6 @@ def timed(fn, rounds=3):
     return best, r
 
 never = ETR1(tau=1, r=-1.0, eps=0.0)          # y < -1: never stops
-kw = dict(chooser="random", goal=1.0, repeats=2, progress=False, seed=1) if False else None
 # goal: the table's best row, so that a random run goes through most of the table
 goal = float(np.nanmax(table.acc[:, -1]))
 base = dict(chooser="random", goal=goal, repeats=3, progress=False, seed=1)
@@ -162,7 +161,8 @@ def main() -> None:
     for key, label in (("random_never_c", "builtin_c"), ("random_never_numba", "numba")):
         per[label] = (med("new", key) - base) / dec * 1e9
     small_dec = decisions(new0["small_none"])
-    per["python_adapter"] = (med("new", "python_rule") - med("new", "small_none")) / small_dec * 1e9
+    extra = med("new", "python_rule") - med("new", "small_none")
+    per["python_adapter"] = extra / small_dec * 1e9
     per["old_python_path"] = med("old", "python_path") / small_dec * 1e9
     per_decision = {
         "ns_per_decision": per,

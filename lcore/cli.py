@@ -17,8 +17,14 @@ import json
 import math
 import sys
 
-_RULE_FLAGS = {"tau": int, "r": float, "eps": float, "p": float, "q": float,
-               "min_completed": int, "warmup": int}
+
+def _rule_flags() -> dict:
+    from lcore.stopping.registry import rule_flags
+
+    return rule_flags()  # from the rule classes: every numeric parameter of every rule
+
+
+_RULE_FLAGS = _rule_flags()
 
 
 def _rule_specs(args):
@@ -27,7 +33,6 @@ def _rule_specs(args):
     A flag may list several values (``--tau 1,3,9``): each rule that takes it is run once
     per value (per combination), all on common random numbers, as in the paper's Fig. 4.
     """
-    import inspect
     import itertools
 
     from lcore.stopping import get_rule
@@ -50,7 +55,7 @@ def _rule_specs(args):
     for name in names:
         if name not in RULES:
             return names, {}  # simulate() reports the unknown name with the known ones
-        accepted = list(inspect.signature(RULES[name].__init__).parameters)[1:]
+        accepted = list(RULES[name].param_defaults())
         mine = {k: v for k, v in values.items() if k in accepted}
         used |= set(mine)
         keys = list(mine)

@@ -63,3 +63,21 @@ def get_rule(spec: Any, **params: Any) -> Rule:
             f"should_stop(curve, history) method, got {spec!r}"
         )
     return spec
+
+
+def rule_flags() -> dict:
+    """Every numeric parameter of the registered rules -> its type (``int`` or ``float``),
+    from the constructors' annotations; what the command line offers as ``--NAME`` flags."""
+    import typing
+
+    out: dict = {}
+    for cls in RULES.values():
+        hints = typing.get_type_hints(cls.__init__)
+        for name in cls.param_defaults():
+            hint = hints.get(name)
+            args = typing.get_args(hint) or (hint,)
+            if name != "mode" and int in args:
+                out.setdefault(name, int)
+            elif name != "mode" and float in args:
+                out.setdefault(name, float)
+    return out
