@@ -5,7 +5,7 @@ Run with an interpreter that has ``syne-tune`` (kept out of lcore's own venv)::
     /tmp/stvenv/bin/python bench/_synetune.py TABLE.npz N_TRIALS [MAX_SECONDS_PER_RUN]
 
 ``TABLE.npz`` holds ``acc`` (n, T) float32 validation accuracy per epoch, ``time`` (n, T)
-float32 seconds per epoch and ``unit`` (n, d) float64 configuration features (SPEC.md §1:
+float32 seconds per epoch and ``unit`` (n, d) float64 configuration features (docs/semantics.md:
 a failed run has NaN accuracy and 0 time after its last finished epoch).
 
 The table becomes a ``BlackboxTabular`` whose hyperparameters are the d ``unit`` columns
@@ -101,7 +101,7 @@ def _backend_class():
     from syne_tune.blackbox_repository import UserBlackboxBackend
 
     class TruncatingBackend(UserBlackboxBackend):
-        """Reports a trial's epochs up to its last finished one (SPEC.md §1).
+        """Reports a trial's epochs up to its last finished one (docs/semantics.md).
 
         Syne Tune would otherwise report the NaN epochs of a failed run. A row with no
         finished epoch reports accuracy 0 at epoch 1, at no cost (the backend's minimum

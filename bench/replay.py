@@ -6,7 +6,7 @@ Measures, in one run, on synthetic 20,000 x 15 tables (mnist_lenet5 space):
 
 - rf-ei (50 trees) + ETR-1 (tau = 1): seconds per repeat and per evaluation for lcore's C loop
   and for the reference a user would otherwise write, the way DEEP-BO does it (a Python loop
-  over SPEC.md §3, scikit-learn RandomForestRegressor(50, max_features=1.0) refit every
+  over docs/semantics.md, scikit-learn RandomForestRegressor(50, max_features=1.0) refit every
   evaluation, per-tree predictions for mean/variance, SciPy-normal EI, argmax), both capped at
   the same number of evaluations per repeat; the ratio is reference / lcore;
 - the paper's job: 50 repeats of etr1 (rf-ei, goal top 0.5 %) on 2 cores, wall time;
@@ -41,7 +41,7 @@ from lcore.table import synthetic  # noqa: E402
 
 def reference_replay(table, goal, seed, chooser="rf-ei", tau=1, r=0.1, eps=0.05,
                      max_evals=None, n_trees=50):
-    """SPEC.md §3 in plain Python + scikit-learn + SciPy (DEEP-BO's way). One repeat."""
+    """docs/semantics.md in plain Python + scikit-learn + SciPy (DEEP-BO's way). One repeat."""
     from scipy.stats import norm
     from sklearn.ensemble import RandomForestRegressor
 

@@ -2,7 +2,7 @@
 
 A :class:`Space` is an ordered list of hyperparameters.  Every hyperparameter that is not
 :class:`Fixed` is one dimension of the unit cube; Sobol points in ``[0, 1)^d`` are mapped to
-values exactly as SPEC.md §2 says:
+values exactly as Table I of the paper says:
 
 - integer ``[lo, hi]``: ``lo + floor(u * (hi - lo + 1))``, clipped to ``hi``
 - float ``[lo, hi]``: ``lo + u * (hi - lo)``; log float:
@@ -72,7 +72,7 @@ class Hyperparameter(abc.ABC):
     # -- mapping ---------------------------------------------------------------------------
     @abc.abstractmethod
     def from_unit(self, u: np.ndarray) -> np.ndarray:
-        """Values for unit-cube coordinates ``u`` (shape (n,)), as SPEC.md §2 maps them."""
+        """Values for unit-cube coordinates ``u`` (shape (n,)), as Table I's mapping does."""
         ...
 
     @abc.abstractmethod

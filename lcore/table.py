@@ -1,4 +1,4 @@
-"""Lookup tables: pre-evaluated configurations with per-epoch accuracy and time (SPEC.md §1).
+"""Lookup tables: pre-evaluated configurations, per-epoch metric and time (docs/semantics.md).
 
 A :class:`LookupTable` holds, for ``n`` configurations trained ``T`` epochs each:
 

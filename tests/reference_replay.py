@@ -117,7 +117,8 @@ def _ei(mean, var, best, xi, mode):
     imp = mu - best - xi
     if sd == 0.0:
         return max(imp, 0.0)
-    # the SPEC formula, with the float operations in the order lcore's C code uses, so that
+    # the formula of docs/semantics.md, with the float operations in the order lcore's C code
+    # uses, so that
     # candidates whose EI differ by an ulp rank the same way
     z = imp / sd
     cdf = 0.5 * math.erfc(-z * INV_SQRT2)

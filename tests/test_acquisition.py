@@ -1,4 +1,4 @@
-"""lcore.acquisition against a SciPy implementation of the formulas of SPEC.md."""
+"""lcore.acquisition against a SciPy implementation of the formulas of docs/semantics.md."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""lcore.simulate: the C loop against the pure-Python reference of SPEC.md, edges, errors."""
+"""lcore.simulate: the C loop against the pure-Python reference replay, edges, errors."""
 
 import math
 import sys
@@ -386,7 +386,7 @@ def test_errors():
                                          ("etr2", {"p": 0.9}), ("median", {})])
 @pytest.mark.parametrize("terminated", ["report", "exclude", "oracle"])
 def test_c_loop_rf_ei_equals_reference_with_lcores_forest(rule, params, terminated):
-    """rf-ei: the reference (SPEC formula EI in Python, its own tie rule) with lcore's forest
+    """rf-ei: the reference (the EI formula in Python, its own tie rule) with lcore's forest
     picks the same rows as the fused C chooser."""
     from lcore.forest import RandomForest
 

@@ -8,7 +8,7 @@ from lcore.space import Categorical, Fixed, Float, Integer, Space, preset
 
 TOP = 1 - 1e-12
 
-# Every range of the paper's Table I (SPEC.md §2): name -> (kind, low, high) or choices/fixed.
+# Every range of the paper's Table I: name -> (kind, low, high) or choices/fixed.
 TABLE_I = {
     "mnist_lenet5": {
         "c1_filters": ("int", 1, 350),

@@ -19,7 +19,7 @@ def above(x):
 
 
 def reference(curve, tau, r, eps, mode):
-    """SPEC.md §3 literally, for a curve without gaps: decide only at t == tau."""
+    """docs/semantics.md literally, for a curve without gaps: decide only at t == tau."""
     t = len(curve)
     if t != tau:
         return False

@@ -18,7 +18,7 @@ def above(x):
 
 
 def reference(curve, completed, p, q, mode):
-    """SPEC.md §3 literally (max), and its documented multiplicative mirror (min)."""
+    """docs/semantics.md literally (max), and its documented multiplicative mirror (min)."""
     completed = [list(c) for c in completed]
     if not completed:
         return False

@@ -799,7 +799,7 @@ def assemble(
         "seed": int(h["seed"]),
         "row_seed": "numpy SeedSequence(seed, spawn_key=(row,)).generate_state(1, uint32)[0]",
         "configurations": "row i is unscrambled Sobol point i (first point included) of the "
-        "space, mapped by SPEC.md section 2",
+        "space, mapped by Table I of the paper",
         "device": ", ".join(devices),
         "versions": _versions(),
         "sessions": sessions,

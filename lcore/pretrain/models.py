@@ -1,4 +1,4 @@
-"""The paper's two CNNs, built from one configuration of SPEC.md section 2.
+"""The paper's two CNNs, built from one configuration of Table I of the paper.
 
 Every architectural choice the paper leaves open is made here once and described by
 :data:`ARCHITECTURE`, which the table generator copies into the table's ``meta``:

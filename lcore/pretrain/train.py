@@ -1,7 +1,7 @@
 """Train one configuration for T epochs, recording validation accuracy and wall time per epoch.
 
 A non-finite loss, an out-of-memory error or any other exception ends the configuration as a
-recorded failure (SPEC.md section 1): the epochs it finished keep their numbers, later epochs
+recorded failure (docs/semantics.md): the epochs it finished keep their numbers, later epochs
 are NaN in ``acc`` and 0 in ``time``. Nothing but ``KeyboardInterrupt`` / ``SystemExit``
 escapes :func:`train_configuration`.
 """

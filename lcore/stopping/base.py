@@ -11,12 +11,13 @@ Conventions shared by every rule (and by the simulator's C twins of the built-in
   first observed epoch ``t >= tau``: the rule may stop at ``t`` only when
   ``prev < tau <= t``, where ``prev`` is the previous observed epoch of the curve (the largest
   ``i < t`` with a finite ``curve[i - 1]``, 0 if none). For a curve without gaps
-  ``prev == t - 1``, so this is exactly "at ``t == tau``" of SPEC.md §3.
+  ``prev == t - 1``, so this is exactly "at ``t == tau``" of docs/semantics.md.
 - ``mode="max"``: larger values are better (accuracy); ``mode="min"``: smaller values are better
   (loss, error rate). Each rule documents its ``"min"`` form as an explicit inequality.
-- Comparisons are strict exactly where SPEC.md writes them strict; every threshold is computed
-  in float64 in the order written (e.g. ``r + eps``, ``p * y``), so a C twin that evaluates the
-  same expressions in double precision (without fused multiply-add) decides identically.
+- Comparisons are strict exactly where the definitions write them strict; every threshold is
+  computed in float64 in the order written (e.g. ``r + eps``, ``p * y``), so a C twin that
+  evaluates the same expressions in double precision (without fused multiply-add) decides
+  identically.
 """
 
 from __future__ import annotations
@@ -113,18 +114,24 @@ class Rule(abc.ABC):
         """A short name: ``name(param=value, ...)`` with the parameters that differ from their
         defaults (``mode`` shown when it is not ``"max"``), e.g. ``"etr1(tau=1)"``."""
         defaults = type(self).param_defaults()
-        required = {k for k, d in defaults.items() if d is inspect_empty}
-        try:  # the rule with only its required parameters (and its mode) set
-            kw = {k: getattr(self, k) for k in required}
+        # compare with the rule built from as little as it needs: its required parameters
+        # and its mode, plus (when that is not enough, e.g. ETR-1's r in "min" mode) the
+        # parameters whose default is None; the parameters it needs are always shown
+        ref, given = {}, set()
+        for extra in ((), tuple(k for k, d in defaults.items() if d is None)):
+            given = {k for k, d in defaults.items() if d is inspect_empty} | set(extra)
+            kw = {k: getattr(self, k) for k in given if k != "mode"}
             if "mode" in defaults:
                 kw["mode"] = self.mode
-            ref = type(self)(**kw).params
-        except Exception:  # noqa: BLE001 - a rule whose constructor differs: show everything
-            ref = {}
-        shown = {k: v for k, v in self.params.items()
-                 if k in required or k not in ref or ref[k] != v}
-        if shown.get("mode") == "max":
-            del shown["mode"]
+            try:
+                ref = type(self)(**kw).params
+                break
+            except Exception:  # noqa: BLE001 - a constructor that differs: show everything
+                ref = {}
+        shown = {k: v for k, v in self.params.items() if k != "mode"
+                 and (k in given or k not in ref or ref[k] != v)}
+        if self.params.get("mode", "max") != "max":
+            shown["mode"] = self.params["mode"]
         if not shown:
             return str(self.name)
         return f"{self.name}(" + ", ".join(f"{k}={v}" for k, v in shown.items()) + ")"

@@ -1,4 +1,4 @@
-"""Vizier's median stopping rule, literally (SPEC.md §3)."""
+"""Vizier's median stopping rule, literally (docs/semantics.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from .base import Rule, as_history, check_int, check_mode
 
 
 class MedianRule(Rule):
-    """Median stopping rule of Google Vizier (Golovin et al., 2017), as SPEC.md §3 states it.
+    """Median stopping rule of Google Vizier (Golovin et al., 2017), as docs/semantics.md
+    states it.
 
     ``mode="max"``: at epoch ``t >= warmup``, with at least ``min_completed`` completed trials
     (trials that reached ``T``), stop if the trial's best value so far ``max(y^1 .. y^t)`` is

@@ -17,11 +17,11 @@ def _check_fraction(name: str, value) -> float:
 
 
 class ETR2(Rule):
-    """ETR-2 of Choi, Cho & Rhee (SPEC.md §3), relative to the best completed trial.
+    """ETR-2 of Choi, Cho & Rhee (docs/semantics.md), relative to the best completed trial.
 
-    ``mode="max"`` (exactly SPEC.md): let ``c`` be the completed trial (one that reached ``T``)
-    with the largest final value ``y_c^T`` (ties: the earliest completed). With none, never
-    stop. Otherwise ``tau`` = the largest epoch ``i`` (1-based, ``i <= T``) with
+    ``mode="max"`` (the paper's definition): let ``c`` be the completed trial (one that
+    reached ``T``) with the largest final value ``y_c^T`` (ties: the earliest completed). With
+    none, never stop. Otherwise ``tau`` = the largest epoch ``i`` (1-based, ``i <= T``) with
     ``y_c^i <= q * y_c^T`` (1 if there is none); stop at ``t == tau`` if ``y^tau < p * y_c^tau``.
     ``tau`` moves whenever the best completed trial changes; ``tau == T`` means never stop
     (the rule is not asked at ``T``), which is always the case for ``q = 1``.

@@ -1,4 +1,4 @@
-"""ETR-1: stop a trial that is no better than chance at one early epoch (SPEC.md §3)."""
+"""ETR-1: stop a trial that is no better than chance at one early epoch (docs/semantics.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from .base import Rule, check_int, check_mode, check_real, previous_observed
 class ETR1(Rule):
     """ETR-1 of Choi, Cho & Rhee: stop at epoch ``tau`` if the value is within ``eps`` of chance.
 
-    ``mode="max"`` (accuracy; SPEC.md §3): stop at ``t == tau`` if ``y^tau < r + eps``.
+    ``mode="max"`` (accuracy; docs/semantics.md): stop at ``t == tau`` if ``y^tau < r + eps``.
 
     ``mode="min"`` (a loss or error rate whose chance level is ``r``): stop at ``t == tau`` if
     ``y^tau > r - eps``. This is the mirror image: with error ``e = 1 - y`` and chance error
@@ -66,7 +66,7 @@ class ETR1(Rule):
         self.eps = check_real("eps", eps, "a finite number >= 0")
         if self.eps < 0:
             raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
-        # Thresholds in float64, in the order SPEC.md writes them.
+        # Thresholds in float64, in the order the rule's definition writes them.
         self._threshold = self.r + self.eps if self.mode == "max" else self.r - self.eps
 
     def check(self, horizon: int) -> None:
