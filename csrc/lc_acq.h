@@ -160,4 +160,17 @@ void lc_rfei_score(lc_rfei_ctx *ctx, const int64_t *seen_rows, const double *y_s
                    int64_t n_seen, const uint8_t *active, double best, double xi,
                    uint64_t forest_seed, double *mean, double *var, double *ei);
 
+/* Whole-set prediction of a fitted forest f (n_trees trees, n_total nodes, checked with
+ * lc_forest_check for d features) on the m rows of X (m x d, row-major): mean, var (either
+ * may be NULL) and, when ei is not NULL, ei[i] = lc_ei(mean, sqrt(var), best_xi[0],
+ * best_xi[1]).  Bit-identical to lc_forest_predict (then lc_ei on its results): the rows
+ * are ranked once against the forest's distinct thresholds and every tree is descended
+ * with the chooser's candidate bitsets.  `work` holds lc_forest_predict_set_bytes(m, d,
+ * n_total) bytes (8-byte aligned).  Returns 0, computing nothing, when a tree is deeper
+ * than 4096 levels (use lc_forest_predict then), else 1. */
+size_t lc_forest_predict_set_bytes(int64_t m, int d, int64_t n_total);
+int lc_forest_predict_set(const lc_forest *f, int32_t n_trees, int64_t n_total,
+                          const double *X, int64_t m, int d, int variance_total, double *mean,
+                          double *var, const double *best_xi, double *ei, void *work);
+
 #endif /* LC_ACQ_H */
