@@ -86,16 +86,18 @@ def fit(const double[:, ::1] X, const double[::1] y, int n_trees, int max_depth,
     return out
 
 
-cdef lc_forest _view(int32_t[::1] fe, int32_t[::1] le, int32_t[::1] ri, double[::1] th,
-                     double[::1] va, double[::1] lv, int64_t[::1] of):
+cdef lc_forest _view(const int32_t[::1] fe, const int32_t[::1] le, const int32_t[::1] ri,
+                     const double[::1] th, const double[::1] va, const double[::1] lv,
+                     const int64_t[::1] of):
+    # the kernels only read these (the arrays may be read-only)
     cdef lc_forest f
-    f.feature = &fe[0]
-    f.left = &le[0]
-    f.right = &ri[0]
-    f.threshold = &th[0]
-    f.value = &va[0]
-    f.leaf_var = &lv[0]
-    f.offset = &of[0]
+    f.feature = <int32_t *>&fe[0]
+    f.left = <int32_t *>&le[0]
+    f.right = <int32_t *>&ri[0]
+    f.threshold = <double *>&th[0]
+    f.value = <double *>&va[0]
+    f.leaf_var = <double *>&lv[0]
+    f.offset = <int64_t *>&of[0]
     f.split_lo = NULL
     f.split_hi = NULL
     f.n_nodes = NULL
