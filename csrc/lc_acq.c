@@ -44,7 +44,8 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
     memset(c->acc_mean, 0, sizeof(double) * (size_t)n_all);
     memset(c->acc_m2, 0, sizeof(double) * (size_t)n_all);
     memset(c->acc_lv, 0, sizeof(double) * (size_t)n_all);
-    lc_forest_presort(c->X_seen, n_seen, d, c->fit_work);
+    lc_rfei_lane *L0 = &c->lanes[0];
+    lc_forest_presort(c->X_seen, n_seen, d, L0->fit_work);
     c->last_nodes = 0;
     c->last_words = 0;
     c->last_depth_sum = 0;
@@ -53,32 +54,36 @@ static void rfei_accumulate(lc_rfei_ctx *c, const int64_t *seen_rows, const doub
     const int32_t T = c->params.n_trees;
     if (c->n_threads <= 1 || T <= 1) {
         /* root set = the active candidates (slot 0) */
-        uint64_t *root = c->slots;
+        uint64_t *root = L0->slots;
         memset(root, 0, sizeof(uint64_t) * (size_t)W);
         for (int64_t j = 0; j < n_all; j++)
             root[j >> 6] |= (uint64_t)(active[c->perm[j]] != 0) << (j & 63);
         int64_t nw = 0, n_active = 0;
         for (int64_t w = 0; w < W; w++) {
-            if (root[w]) c->wlist[nw++] = (int32_t)w;
+            if (root[w]) L0->wlist[nw++] = (int32_t)w;
             n_active += lc_popcount64(root[w]);
         }
         memset(c->leaf_of, 0, sizeof(int32_t) * (size_t)n_all);  /* inactive rows: any leaf */
         const int32_t *leaf_of = c->leaf_of;
+        L0->leaf_of = c->leaf_of;
+        L0->words = 0;
+        const lc_forest *tree = &L0->tree;
         for (int32_t t = 0; t < T; t++) {
-            lcq_lane_tree(c, y_seen, n_seen, forest_seed, t, root, c->wlist, nw, n_active);
-            c->last_nodes += c->tree.n_nodes[0];
-            c->last_depth_sum += c->tree.depth[0];
-            if (c->tree.depth[0] > c->last_depth_max) c->last_depth_max = c->tree.depth[0];
+            lcq_lane_tree(c, L0, y_seen, n_seen, forest_seed, t, root, L0->wlist, nw, n_active);
+            c->last_nodes += tree->n_nodes[0];
+            c->last_depth_sum += tree->depth[0];
+            if (tree->depth[0] > c->last_depth_max) c->last_depth_max = tree->depth[0];
             /* one sequential pass: every candidate takes its leaf's value */
             const double inv_count = 1.0 / (double)(t + 1);
-            lcq_welford_range(c, c->tree.value, leaf_of, 0, n_all, inv_count);
+            lcq_welford_range(c, tree->value, leaf_of, 0, n_all, inv_count);
             if (c->variance_total) {
-                const double *leaf_var = c->tree.leaf_var;
+                const double *leaf_var = tree->leaf_var;
                 for (int64_t j = 0; j < n_all; j++) acc_lv[j] += leaf_var[leaf_of[j]];
             }
         }
+        c->last_words = L0->words;
         c->final_leaf = c->leaf_of;
-        c->final_nodes = c->tree.n_nodes[0];
+        c->final_nodes = tree->n_nodes[0];
         return;
     }
 #ifdef LC_HAVE_THREADS

@@ -87,15 +87,16 @@ static inline uint64_t below32(const int32_t *r, int32_t k) {
  * front, right from the back, branch-free) and the children continue there with the two
  * buffers swapped.  A child that is a leaf takes its leaf ids at once.  Sibling subtrees
  * own disjoint ranges of both buffers, and no write leaves the node's range [0, n). */
-static void score_list(lc_rfei_ctx *c, int32_t node, int32_t *ids, int32_t *alt, int64_t n) {
-    const lc_forest *f = &c->tree;
+static void score_list(const lc_rfei_ctx *c, lc_rfei_lane *L, int32_t node, int32_t *ids,
+                       int32_t *alt, int64_t n) {
+    const lc_forest *f = &L->tree;
     const int32_t feat = f->feature[node];
-    int32_t *leaf_of = c->leaf_of;
+    int32_t *leaf_of = L->leaf_of;
     if (feat < 0) {
         for (int64_t i = 0; i < n; i++) leaf_of[ids[i]] = node;
         return;
     }
-    const int64_t k = c->node_rank[node];
+    const int64_t k = L->node_rank[node];
     const int64_t padded = c->n_words * 64;
     const int32_t ln = f->left[node], rn = f->right[node];
     const int lleaf = f->feature[ln] < 0, rleaf = f->feature[rn] < 0;
@@ -120,7 +121,7 @@ static void score_list(lc_rfei_ctx *c, int32_t node, int32_t *ids, int32_t *alt,
             alt[h] = j;
             h -= 1 - lt;
         }
-        if (h + 1 < n) score_list(c, rn, alt + h + 1, ids + h + 1, n - h - 1);
+        if (h + 1 < n) score_list(c, L, rn, alt + h + 1, ids + h + 1, n - h - 1);
         return;
     }
     if (rleaf) {
@@ -131,14 +132,14 @@ static void score_list(lc_rfei_ctx *c, int32_t node, int32_t *ids, int32_t *alt,
             alt[l] = j;
             l += lt;
         }
-        if (l) score_list(c, ln, alt, ids, l);
+        if (l) score_list(c, L, ln, alt, ids, l);
         return;
     }
 #ifdef LC_HAVE_AVX2_DISPATCH
     if (c->use_avx2 && c->rank16) {
         int64_t nr = 0;
-        l = lcq_partition16_avx2(ids, n, r16, kb, alt, c->list_tmp, &nr);
-        memcpy(alt + l, c->list_tmp, sizeof(int32_t) * (size_t)nr);
+        l = lcq_partition16_avx2(ids, n, r16, kb, alt, L->list_tmp, &nr);
+        memcpy(alt + l, L->list_tmp, sizeof(int32_t) * (size_t)nr);
     } else
 #endif
     for (int64_t i = 0; i < n; i++) {
@@ -150,20 +151,20 @@ static void score_list(lc_rfei_ctx *c, int32_t node, int32_t *ids, int32_t *alt,
         h -= 1 - lt;
     }
 #undef LC_LT
-    if (l) score_list(c, f->left[node], alt, ids, l);
-    if (n - l) score_list(c, f->right[node], alt + l, ids + l, n - l);
+    if (l) score_list(c, L, f->left[node], alt, ids, l);
+    if (n - l) score_list(c, L, f->right[node], alt + l, ids + l, n - l);
 }
 
 /* Score the subtree at `node`, whose candidates are the bitset `set`, read only at its nw
  * listed nonzero words `lst` (other words are stale).  Its children's sets go to the two
  * slots of level lvl + 1 (left: slot 2(lvl+1), right: slot 2(lvl+1) + 1), which deeper
  * levels do not touch. */
-void lcq_score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *set,
-                       const int32_t *lst, int64_t nw, int64_t pop) {
-    const lc_forest *f = &c->tree;
+void lcq_score_node(const lc_rfei_ctx *c, lc_rfei_lane *L, int32_t node, int lvl,
+                    const uint64_t *set, const int32_t *lst, int64_t nw, int64_t pop) {
+    const lc_forest *f = &L->tree;
     const int64_t W = c->n_words;
     const int32_t feat = f->feature[node];
-    int32_t *leaf_of = c->leaf_of;
+    int32_t *leaf_of = L->leaf_of;
     if (feat < 0) {
 #ifdef LC_HAVE_AVX2_DISPATCH
         if (c->use_avx2) {
@@ -187,7 +188,7 @@ void lcq_score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *set,
     }
     if (lvl >= c->bitset_depth || pop < (int64_t)c->list_density * nw) {
         /* few candidates per word: list them once and score the subtree per candidate */
-        int32_t *ids = c->order + c->list_used, *alt = c->perm_alt + c->list_used;
+        int32_t *ids = L->order + L->list_used, *alt = L->alt + L->list_used;
         int64_t n = 0;
 #ifdef LC_HAVE_AVX2_DISPATCH
         if (c->use_avx2) n = lcq_list_bits_avx2(ids, set, lst, nw);
@@ -201,15 +202,15 @@ void lcq_score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *set,
                 bits &= bits - 1;
             }
         }
-        c->list_used += n;
-        score_list(c, node, ids, alt, n);
+        L->list_used += n;
+        score_list(c, L, node, ids, alt, n);
         return;
     }
-    c->last_words += nw;
-    const int64_t k = c->node_rank[node];
+    L->words += nw;
+    const int64_t k = L->node_rank[node];
     const size_t slot = 2 * (size_t)(lvl + 1);
-    uint64_t *lset = c->slots + slot * W, *rset = lset + W;
-    int32_t *llst = c->wlist + slot * W, *rlst = llst + W;
+    uint64_t *lset = L->slots + slot * W, *rset = lset + W;
+    int32_t *llst = L->wlist + slot * W, *rlst = llst + W;
     const int64_t padded = W * 64;
     int64_t nl = 0, nr = 0, pops[2] = {0, 0};
     /* words wholly below / above the threshold need no compares */
@@ -264,8 +265,8 @@ void lcq_score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *set,
             pops[1] += lc_popcount64(r);
         }
     }
-    if (nl) lcq_score_node(c, f->left[node], lvl + 1, lset, llst, nl, pops[0]);
-    if (nr) lcq_score_node(c, f->right[node], lvl + 1, rset, rlst, nr, pops[1]);
+    if (nl) lcq_score_node(c, L, f->left[node], lvl + 1, lset, llst, nl, pops[0]);
+    if (nr) lcq_score_node(c, L, f->right[node], lvl + 1, rset, rlst, nr, pops[1]);
 }
 
 /* Candidates [j0, j1) take their leaf's value in one tree (a sequential pass). */
@@ -282,44 +283,28 @@ void lcq_welford_range(const lc_rfei_ctx *c, const double *value, const int32_t 
         lc_forest_welford(&mean[j], &m2[j], value[leaf_of[j]], inv_count);
 }
 
-/* The view of thread l: the context with that lane's tree and scratch. */
-void lcq_lane_view(const lc_rfei_ctx *c, int l, lc_rfei_ctx *v) {
-    *v = *c;
-    v->last_words = 0;
-    if (l == 0) return;
-    const struct lc_rfei_lane *L = &c->lanes[l];
-    v->tree = L->tree;
-    v->node_rank = L->node_rank;
-    v->order = L->order;
-    v->perm_alt = L->alt;
-    v->list_tmp = L->list_tmp;
-    v->slots = L->slots;
-    v->wlist = L->wlist;
-    v->fit_work = L->fit_work;
-}
-
-/* Fit tree t into v's tree (v's fit workspace presorted) and write the leaf of every
- * candidate of the root set to v->leaf_of. */
-void lcq_lane_tree(lc_rfei_ctx *v, const double *y_seen, int64_t n_seen,
-                      uint64_t forest_seed, int32_t t, const uint64_t *root,
-                      const int32_t *root_list, int64_t nw, int64_t n_active) {
-    lc_forest_fit_tree(y_seen, n_seen, v->d, &v->params, forest_seed, t, 0, &v->tree,
-                       v->fit_work);
+/* Fit tree t into lane L's tree (its fit workspace presorted) and write the leaf of every
+ * candidate of the root set to L->leaf_of. */
+void lcq_lane_tree(const lc_rfei_ctx *c, lc_rfei_lane *L, const double *y_seen,
+                   int64_t n_seen, uint64_t forest_seed, int32_t t, const uint64_t *root,
+                   const int32_t *root_list, int64_t nw, int64_t n_active) {
+    lc_forest_fit_tree(y_seen, n_seen, c->d, &c->params, forest_seed, t, 0, &L->tree,
+                       L->fit_work);
     /* every split's rank first: independent searches overlap their cache misses */
-    const lc_forest *tr = &v->tree;
+    const lc_forest *tr = &L->tree;
     for (int32_t i = 0; i < tr->n_nodes[0]; i++)  /* warm the places searched */
         if (tr->feature[i] >= 0) {
             const int k = tr->feature[i];
-            const size_t off = (size_t)k * v->max_seen;
-            const int32_t *sr = v->seen_rank + off;
-            const int64_t lo = sr[v->seen_pos[off + tr->split_lo[i]]];
-            const int64_t hi = sr[v->seen_pos[off + tr->split_hi[i]]];
-            __builtin_prefetch(v->sorted_vals + (size_t)k * v->n_all + ((lo + hi) >> 1));
+            const size_t off = (size_t)k * c->max_seen;
+            const int32_t *sr = c->seen_rank + off;
+            const int64_t lo = sr[c->seen_pos[off + tr->split_lo[i]]];
+            const int64_t hi = sr[c->seen_pos[off + tr->split_hi[i]]];
+            __builtin_prefetch(c->sorted_vals + (size_t)k * c->n_all + ((lo + hi) >> 1));
         }
     for (int32_t i = 0; i < tr->n_nodes[0]; i++)
         if (tr->feature[i] >= 0)
-            v->node_rank[i] = (int32_t)rank_between(v, tr->feature[i], tr->threshold[i],
+            L->node_rank[i] = (int32_t)rank_between(c, tr->feature[i], tr->threshold[i],
                                                     tr->split_lo[i], tr->split_hi[i]);
-    v->list_used = 0;
-    if (nw) lcq_score_node(v, 0, 0, root, root_list, nw, n_active);
+    L->list_used = 0;
+    if (nw) lcq_score_node(c, L, 0, 0, root, root_list, nw, n_active);
 }

@@ -27,17 +27,22 @@
 #define LC_HAVE_THREADS 1
 #endif
 
-/* One thread's tree and scratch (n_threads > 1; lane 0 uses the context's own fields). */
-struct lc_rfei_lane {
-    lc_forest tree;
-    int32_t *node_rank;
-    int32_t *order;     /* n_all + 16 */
-    int32_t *alt;       /* n_all + 16 */
-    int32_t *list_tmp;  /* n_all + 16 */
-    uint64_t *slots;
-    int32_t *wlist;
-    void *fit_work;
-};
+/* One thread's tree and scratch: every thread of a call has one (thread 0 and the
+ * one-thread path use lanes[0]); the context itself is read only while trees are scored. */
+typedef struct lc_rfei_lane {
+    lc_forest tree;      /* one tree, lc_forest_max_nodes(max_seen) slots */
+    int32_t *node_rank;  /* per node of the tree: #{candidates <= its threshold} */
+    int32_t *leaf_of;    /* where the tree's leaf of every candidate goes (set per tree) */
+    int32_t *order;      /* n_all + 16: ids of per-candidate subtrees (+ 16: vector writes) */
+    int32_t *alt;        /* n_all + 16: their partition buffer */
+    int32_t *list_tmp;   /* n_all + 16: scratch of the AVX2 partition */
+    uint64_t *slots;     /* 2 (bitset_depth + 1) x n_words: left and right child bitsets per
+                            level (slot 0: the root) */
+    int32_t *wlist;      /* 2 (bitset_depth + 1) x n_words: their nonzero words */
+    void *fit_work;      /* lc_forest_fit_workspace_bytes(max_seen, d) */
+    int64_t list_used;   /* per tree: entries of order / alt taken by per-candidate subtrees */
+    int64_t words;       /* bitset words visited (statistics) */
+} lc_rfei_lane;
 
 #define LC_MAX_THREADS 64
 
@@ -92,13 +97,12 @@ int lcq_clamp_threads(int n_threads);
 int lcq_round_size_for(int n_threads, int n_trees, int64_t n_all);
 void lcq_word_ranges(lc_rfei_ctx *c);
 void lcq_reorder_by_leaves(lc_rfei_ctx *c);
-void lcq_score_node(lc_rfei_ctx *c, int32_t node, int lvl, const uint64_t *set,
-                    const int32_t *lst, int64_t nw, int64_t pop);
+void lcq_score_node(const lc_rfei_ctx *c, lc_rfei_lane *L, int32_t node, int lvl,
+                    const uint64_t *set, const int32_t *lst, int64_t nw, int64_t pop);
 void lcq_welford_range(const lc_rfei_ctx *c, const double *value, const int32_t *leaf_of,
                        int64_t j0, int64_t j1, double inv_count);
-void lcq_lane_view(const lc_rfei_ctx *c, int l, lc_rfei_ctx *v);
-void lcq_lane_tree(lc_rfei_ctx *v, const double *y_seen, int64_t n_seen,
-                   uint64_t forest_seed, int32_t t, const uint64_t *root,
+void lcq_lane_tree(const lc_rfei_ctx *c, lc_rfei_lane *L, const double *y_seen,
+                   int64_t n_seen, uint64_t forest_seed, int32_t t, const uint64_t *root,
                    const int32_t *root_list, int64_t nw, int64_t n_active);
 #ifdef LC_HAVE_THREADS
 void lcq_accumulate_threads(lc_rfei_ctx *c, const double *y_seen, int64_t n_seen,

@@ -66,14 +66,12 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
         c->round_leaf = NULL;
         c->round_val = c->round_lv = NULL;
         c->tree_nodes = c->tree_depth = NULL;
-        c->lane_words = NULL;
         c->round_next = NULL;
     }
     TAKE(c->Xn, double, na * dd);
     TAKE(c->perm, int32_t, na + 16);  /* swapped with perm_alt by the renumbering */
     TAKE(c->perm_alt, int32_t, na + 16);
-    TAKE(c->list_tmp, int32_t, na + 16);
-    TAKE(c->order, int32_t, na + 16);  /* + 16: lcq_list_bits_avx2 writes past the end */
+    TAKE(c->order, int32_t, na + 16);
     TAKE(c->leaf_count, int32_t, (size_t)stride + 1);
     TAKE(c->inv, int32_t, na);
     TAKE(c->sorted_vals, double, na * dd);
@@ -88,8 +86,6 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     TAKE(c->wmin, int32_t, dd * (size_t)n_words);
     TAKE(c->wmax, int32_t, dd * (size_t)n_words);
     TAKE(c->leaf_of, int32_t, padded);  /* padded: word writes */
-    TAKE(c->slots, uint64_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
-    TAKE(c->wlist, int32_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
     TAKE(c->acc_mean, double, na);
     TAKE(c->acc_m2, double, na);
     TAKE(c->acc_lv, double, na);
@@ -99,8 +95,7 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     TAKE(c->seen_rank, int32_t, dd * (size_t)max_seen);
     TAKE(c->seen_val, double, dd * (size_t)max_seen);
     TAKE(c->seen_pos, int32_t, dd * (size_t)max_seen);
-    TAKE(c->fit_work, char, lc_forest_fit_workspace_bytes(max_seen, d));
-    /* one tree's slots (the context's and every lane's) */
+    /* one tree's slots (every lane's) */
 #define TAKE_TREE(tr)                                   \
     do {                                                \
         TAKE((tr).feature, int32_t, stride);            \
@@ -115,34 +110,31 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
         TAKE((tr).depth, int32_t, 1);                   \
         TAKE((tr).offset, int64_t, 1);                  \
     } while (0)
-    TAKE_TREE(c->tree);
-    TAKE(c->node_rank, int32_t, stride);
     /* sorting scratch */
     const size_t ns = na > (size_t)max_seen ? na : (size_t)max_seen;
     TAKE(*s1, lc_sort_item, ns);
     TAKE(*s2, lc_sort_item, ns);
+    TAKE(c->lanes, lc_rfei_lane, n_threads);
+    for (int l = 0; l < n_threads; l++) {
+        lc_rfei_lane *L = c ? &c->lanes[l] : NULL;
+        TAKE_TREE(L->tree);
+        TAKE(L->node_rank, int32_t, stride);
+        TAKE(L->order, int32_t, na + 16);  /* + 16: lcq_list_bits_avx2 writes past the end */
+        TAKE(L->alt, int32_t, na + 16);
+        TAKE(L->list_tmp, int32_t, na + 16);
+        TAKE(L->slots, uint64_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
+        TAKE(L->wlist, int32_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
+        TAKE(L->fit_work, char, lc_forest_fit_workspace_bytes(max_seen, d));
+    }
     if (n_threads > 1) {
         const int R = lcq_round_size_for(n_threads, n_trees, n_all);
         const size_t nt = (size_t)(n_trees > 0 ? n_trees : 1);
-        TAKE(c->lanes, struct lc_rfei_lane, n_threads);
         TAKE(c->round_leaf, int32_t, (size_t)R * padded);  /* padded: word writes */
         TAKE(c->round_val, double, (size_t)R * (size_t)stride);
         TAKE(c->round_lv, double, (size_t)R * (size_t)stride);
         TAKE(c->tree_nodes, int32_t, nt);
         TAKE(c->tree_depth, int32_t, nt);
-        TAKE(c->lane_words, int64_t, n_threads);
         TAKE(c->round_next, int32_t, nt);
-        for (int l = 1; l < n_threads; l++) {
-            struct lc_rfei_lane *L = c ? &c->lanes[l] : NULL;
-            TAKE_TREE(L->tree);
-            TAKE(L->node_rank, int32_t, stride);
-            TAKE(L->order, int32_t, na + 16);
-            TAKE(L->alt, int32_t, na + 16);
-            TAKE(L->list_tmp, int32_t, na + 16);
-            TAKE(L->slots, uint64_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
-            TAKE(L->wlist, int32_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
-            TAKE(L->fit_work, char, lc_forest_fit_workspace_bytes(max_seen, d));
-        }
     }
 #undef TAKE_TREE
 #undef TAKE
@@ -272,10 +264,9 @@ void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n
     base += (64 - ((uintptr_t)base & 63)) & 63;
     rfei_layout(ctx, base, n_all, d, max_seen, bitset_depth, p->n_trees,
                 lcq_clamp_threads(n_threads), &s1, &s2);
-    for (int l = 1; l < ctx->n_threads; l++) ctx->lanes[l].tree.offset[0] = 0;
+    for (int l = 0; l < ctx->n_threads; l++) ctx->lanes[l].tree.offset[0] = 0;
     ctx->sort1 = s1;
     ctx->sort2 = s2;
-    ctx->tree.offset[0] = 0;
     ctx->params = *p;
 #ifdef LC_HAVE_AVX2_DISPATCH
     __builtin_cpu_init();

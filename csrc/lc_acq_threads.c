@@ -56,9 +56,9 @@ static void mt_lane(mt_job *J, int l) {
     const int R = c->round_size, nthr = J->nthr, vtotal = c->variance_total;
     const int64_t n_all = c->n_all, W = c->n_words, padded = W * 64;
     const int64_t stride = lc_forest_max_nodes(c->max_seen);
-    lc_rfei_ctx v;
-    lcq_lane_view(c, l, &v);
-    if (l > 0) lc_forest_presort(c->X_seen, J->n_seen, c->d, v.fit_work);
+    lc_rfei_lane *L = &c->lanes[l];
+    L->words = 0;
+    if (l > 0) lc_forest_presort(c->X_seen, J->n_seen, c->d, L->fit_work);
     const int64_t per = ((W + nthr - 1) / nthr) * 64;
     const int64_t j0 = per * l < n_all ? per * l : n_all;
     const int64_t j1 = j0 + per < n_all ? j0 + per : n_all;
@@ -68,15 +68,15 @@ static void mt_lane(mt_job *J, int l) {
         for (;;) {
             const int q = __atomic_fetch_add(&c->round_next[r0], 1, __ATOMIC_RELAXED);
             if (q >= rn) break;
-            v.leaf_of = c->round_leaf + (size_t)q * (size_t)padded;
-            lcq_lane_tree(&v, J->y_seen, J->n_seen, J->forest_seed, r0 + q, J->root, J->root_list,
+            L->leaf_of = c->round_leaf + (size_t)q * (size_t)padded;
+            lcq_lane_tree(c, L, J->y_seen, J->n_seen, J->forest_seed, r0 + q, J->root, J->root_list,
                       J->nw, n_all);
-            const int32_t nn = v.tree.n_nodes[0];
-            memcpy(c->round_val + (size_t)q * stride, v.tree.value, sizeof(double) * nn);
+            const int32_t nn = L->tree.n_nodes[0];
+            memcpy(c->round_val + (size_t)q * stride, L->tree.value, sizeof(double) * nn);
             if (vtotal)
-                memcpy(c->round_lv + (size_t)q * stride, v.tree.leaf_var, sizeof(double) * nn);
+                memcpy(c->round_lv + (size_t)q * stride, L->tree.leaf_var, sizeof(double) * nn);
             c->tree_nodes[r0 + q] = nn;
-            c->tree_depth[r0 + q] = v.tree.depth[0];
+            c->tree_depth[r0 + q] = L->tree.depth[0];
         }
         mt_barrier(J);  /* the round's trees are all scored */
         for (int q = 0; q < rn; q++) {
@@ -90,7 +90,6 @@ static void mt_lane(mt_job *J, int l) {
         }
         if (r0 + R < T) mt_barrier(J);  /* before the next round's trees */
     }
-    c->lane_words[l] = v.last_words;
 }
 
 static void *mt_main(void *p) {
@@ -113,8 +112,8 @@ void lcq_accumulate_threads(lc_rfei_ctx *c, const double *y_seen, int64_t n_seen
      * clearing them per call, for the renumbering.  The active ones get what the
      * single-thread path gives them. */
     const int64_t padded = W * 64;
-    uint64_t *all = c->slots + (size_t)W;
-    int32_t *all_list = c->wlist + (size_t)W;
+    uint64_t *all = c->lanes[0].slots + (size_t)W;
+    int32_t *all_list = c->lanes[0].wlist + (size_t)W;
     for (int64_t w = 0; w < W; w++) {
         all[w] = ~(uint64_t)0;
         all_list[w] = (int32_t)w;
@@ -132,7 +131,6 @@ void lcq_accumulate_threads(lc_rfei_ctx *c, const double *y_seen, int64_t n_seen
     job.bar_waiting = 0;
     job.bar_gen = 0;
     for (int32_t t = 0; t < T; t++) c->round_next[t] = 0;
-    for (int l = 0; l < c->n_threads; l++) c->lane_words[l] = 0;
     /* workers wait for `go`, so that the barrier counts only the threads that started */
     pthread_t tid[LC_MAX_THREADS];
     mt_arg args[LC_MAX_THREADS];
@@ -160,7 +158,7 @@ void lcq_accumulate_threads(lc_rfei_ctx *c, const double *y_seen, int64_t n_seen
     for (int l = 1; l <= started; l++) pthread_join(tid[l], NULL);
     pthread_cond_destroy(&job.cv);
     pthread_mutex_destroy(&job.mu);
-    for (int l = 0; l < c->n_threads; l++) c->last_words += c->lane_words[l];
+    for (int l = 0; l < c->n_threads; l++) c->last_words += c->lanes[l].words;
     for (int32_t t = 0; t < T; t++) {
         c->last_nodes += c->tree_nodes[t];
         c->last_depth_sum += c->tree_depth[t];

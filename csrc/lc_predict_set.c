@@ -41,7 +41,7 @@ typedef struct {
 
 /* The workspace; the parts before the codes sit at the same offsets for both code widths. */
 static size_t set_layout(char *mem, int64_t m, int d, int64_t n_total, int small,
-                         lc_rfei_ctx *c, set_ws *w) {
+                         lc_rfei_ctx *c, lc_rfei_lane *L, set_ws *w) {
     const int64_t n_words = (m + 63) / 64;
     const size_t padded = (size_t)n_words * 64, dd = (size_t)d, nt = (size_t)n_total;
     const int depth = DEFAULT_BITSET_DEPTH;
@@ -75,11 +75,12 @@ static size_t set_layout(char *mem, int64_t m, int d, int64_t n_total, int small
     TAKE(c->wmin, int32_t, dd * (size_t)n_words);
     TAKE(c->wmax, int32_t, dd * (size_t)n_words);
     TAKE(c->leaf_of, int32_t, padded);
-    TAKE(c->slots, uint64_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
-    TAKE(c->wlist, int32_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
+    TAKE(L->slots, uint64_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
+    TAKE(L->wlist, int32_t, 2 * (size_t)(depth + 1) * (size_t)n_words);
+    TAKE(L->order, int32_t, (size_t)m + 16);
+    TAKE(L->alt, int32_t, (size_t)m + 16);
+    TAKE(L->list_tmp, int32_t, (size_t)m + 16);
     TAKE(c->order, int32_t, (size_t)m + 16);
-    TAKE(c->perm_alt, int32_t, (size_t)m + 16);
-    TAKE(c->list_tmp, int32_t, (size_t)m + 16);
     TAKE(c->acc_mean, double, (size_t)m);
     TAKE(c->acc_m2, double, (size_t)m);
     TAKE(c->acc_lv, double, (size_t)m);
@@ -89,7 +90,7 @@ static size_t set_layout(char *mem, int64_t m, int d, int64_t n_total, int small
 
 size_t lc_forest_predict_set_bytes(int64_t m, int d, int64_t n_total) {
     set_ws w;
-    return set_layout(NULL, m, d, n_total, 0, NULL, &w); /* the larger of the two */
+    return set_layout(NULL, m, d, n_total, 0, NULL, NULL, &w); /* the larger of the two */
 }
 
 /* Bucket of v: clamp((v - lo) * scale, 0, nb - 1), monotone in v (NaN-free for any v). */
@@ -165,7 +166,9 @@ int lc_forest_predict_set(const lc_forest *f, int32_t n_trees, int64_t n_total,
     set_ws w;
     lc_rfei_ctx c;
     memset(&c, 0, sizeof c);
-    set_layout(base, m, d, n_total, 0, &c, &w);
+    lc_rfei_lane lane;
+    memset(&lane, 0, sizeof lane);
+    set_layout(base, m, d, n_total, 0, &c, &lane, &w);
     /* node depths (children come after their parent) */
     int32_t max_depth = 0;
     for (int32_t t = 0; t < n_trees; t++) {
@@ -201,7 +204,8 @@ int lc_forest_predict_set(const lc_forest *f, int32_t n_trees, int64_t n_total,
     }
     /* 16-bit codes (biased by -32768) while every count fits */
     const int small = umax <= 65534;
-    set_layout(base, m, d, n_total, small, &c, &w);
+    set_layout(base, m, d, n_total, small, &c, &lane, &w);
+    lane.leaf_of = c.leaf_of;
     c.n_all = m;
     c.d = d;
     c.n_words = (m + 63) / 64;
@@ -275,26 +279,26 @@ int lc_forest_predict_set(const lc_forest *f, int32_t n_trees, int64_t n_total,
     memset(c.acc_mean, 0, sizeof(double) * (size_t)m);
     memset(c.acc_m2, 0, sizeof(double) * (size_t)m);
     memset(c.acc_lv, 0, sizeof(double) * (size_t)m);
-    uint64_t *root = c.slots;
+    uint64_t *root = lane.slots;
     for (int64_t q = 0; q < W; q++) {
         root[q] = ~(uint64_t)0;
-        c.wlist[q] = (int32_t)q;
+        lane.wlist[q] = (int32_t)q;
     }
     if (m & 63) root[W - 1] = ((uint64_t)1 << (m & 63)) - 1;
     for (int32_t t = 0; t < n_trees; t++) {
         const int64_t off = f->offset[t];
-        c.tree.feature = f->feature + off;
-        c.tree.left = f->left + off;
-        c.tree.right = f->right + off;
-        c.tree.threshold = f->threshold + off;
-        c.tree.value = f->value + off;
-        c.tree.leaf_var = f->leaf_var + off;
-        c.node_rank = w.node_rank + off;
-        c.list_used = 0;
-        lcq_score_node(&c, 0, 0, root, c.wlist, W, m);
-        lcq_welford_range(&c, c.tree.value, c.leaf_of, 0, m, 1.0 / (double)(t + 1));
+        lane.tree.feature = f->feature + off;
+        lane.tree.left = f->left + off;
+        lane.tree.right = f->right + off;
+        lane.tree.threshold = f->threshold + off;
+        lane.tree.value = f->value + off;
+        lane.tree.leaf_var = f->leaf_var + off;
+        lane.node_rank = w.node_rank + off;
+        lane.list_used = 0;
+        lcq_score_node(&c, &lane, 0, 0, root, lane.wlist, W, m);
+        lcq_welford_range(&c, lane.tree.value, c.leaf_of, 0, m, 1.0 / (double)(t + 1));
         if (variance_total) {
-            const double *lv = c.tree.leaf_var;
+            const double *lv = lane.tree.leaf_var;
             for (int64_t j = 0; j < m; j++) c.acc_lv[j] += lv[c.leaf_of[j]];
         }
         if (t == 0 && n_trees > 1) set_renumber(&c, &w, f->offset[1] - f->offset[0]);
