@@ -227,33 +227,20 @@ void lcq_score_node(const lc_rfei_ctx *c, lc_rfei_lane *L, int32_t node, int lvl
         if (lleaf >= 0) nl = 0;  /* done */
         if (rleaf >= 0) nr = 0;
 #endif
-    } else if (c->rank16) {
-        const int16_t *r16 = c->rank16 + (size_t)feat * padded;
+    } else {
+        /* portable path (SSE2 or plain), one body for 16- and 32-bit ranks (the width is
+         * fixed per context: the test is loop-invariant) */
+        const int16_t *r16 = c->rank16 ? c->rank16 + (size_t)feat * padded : NULL;
+        const int32_t *r32 = c->rank32 ? c->rank32 + (size_t)feat * padded : NULL;
         const int16_t kb = (int16_t)(k >= 65536 ? 32767 : k - 32768);
         for (int64_t i = 0; i < nw; i++) {
             const int32_t w = lst[i];
             const uint64_t m = set[w];
             uint64_t l = m;
             if (wmn[w] >= k) l = 0;
-            else if (wmx[w] >= k) l &= below16(r16 + (size_t)w * 64, kb);
-            const uint64_t r = m & ~l;
-            lset[w] = l;
-            rset[w] = r;
-            llst[nl] = w;
-            rlst[nr] = w;
-            nl += l != 0;
-            nr += r != 0;
-            pops[0] += lc_popcount64(l);
-            pops[1] += lc_popcount64(r);
-        }
-    } else {
-        const int32_t *r32 = c->rank32 + (size_t)feat * padded;
-        for (int64_t i = 0; i < nw; i++) {
-            const int32_t w = lst[i];
-            const uint64_t m = set[w];
-            uint64_t l = m;
-            if (wmn[w] >= k) l = 0;
-            else if (wmx[w] >= k) l &= below32(r32 + (size_t)w * 64, (int32_t)k);
+            else if (wmx[w] >= k)
+                l &= r16 ? below16(r16 + (size_t)w * 64, kb)
+                         : below32(r32 + (size_t)w * 64, (int32_t)k);
             const uint64_t r = m & ~l;
             lset[w] = l;
             rset[w] = r;

@@ -224,36 +224,34 @@ void lcq_reorder_by_leaves(lc_rfei_ctx *c) {
     for (int64_t j = 0; j < n_all; j++) order[cnt[leaf_of[j]]++] = (int32_t)j;
     for (int64_t q = 0; q < n_all; q++) c->perm_alt[q] = c->perm[order[q]];
     for (int k = 0; k < d; k++) {
-        if (c->rank16) {
-            /* the word ranges on the way (lcq_word_ranges() for the 16-bit ranks) */
-            const int16_t *src = c->rank16 + (size_t)k * padded;
-            int16_t *dst = c->rank16_alt + (size_t)k * padded;
-            int32_t *wmn = c->wmin + (size_t)k * c->n_words, *wmx = c->wmax + (size_t)k * c->n_words;
-            for (int64_t w = 0; w < c->n_words; w++) {
-                const int64_t q0 = w * 64, q1 = q0 + 64 < n_all ? q0 + 64 : n_all;
-                int16_t mn = INT16_MAX, mx = INT16_MIN;
-                for (int64_t q = q0; q < q1; q++) {
-                    const int16_t v = src[order[q]];
-                    dst[q] = v;
-                    mn = v < mn ? v : mn;
-                    mx = v > mx ? v : mx;
-                }
-                wmn[w] = (int32_t)mn + 32768;
-                wmx[w] = (int32_t)mx + 32768;
+        /* one body for 16- and 32-bit ranks; the word ranges on the way */
+        const int16_t *s16 = c->rank16 ? c->rank16 + (size_t)k * padded : NULL;
+        const int32_t *s32 = c->rank32 ? c->rank32 + (size_t)k * padded : NULL;
+        int16_t *d16 = c->rank16 ? c->rank16_alt + (size_t)k * padded : NULL;
+        int32_t *d32 = c->rank32 ? c->rank32_alt + (size_t)k * padded : NULL;
+        int32_t *wmn = c->wmin + (size_t)k * c->n_words, *wmx = c->wmax + (size_t)k * c->n_words;
+        for (int64_t w = 0; w < c->n_words; w++) {
+            const int64_t q0 = w * 64, q1 = q0 + 64 < n_all ? q0 + 64 : n_all;
+            int32_t mn = INT32_MAX, mx = -1;
+            for (int64_t q = q0; q < q1; q++) {
+                const int32_t v = s16 ? (int32_t)s16[order[q]] + 32768 : s32[order[q]];
+                if (d16) d16[q] = (int16_t)(v - 32768);
+                else d32[q] = v;
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
             }
-            for (int64_t q = n_all; q < padded; q++) dst[q] = INT16_MAX;
-        } else {
-            const int32_t *src = c->rank32 + (size_t)k * padded;
-            int32_t *dst = c->rank32_alt + (size_t)k * padded;
-            for (int64_t q = 0; q < n_all; q++) dst[q] = src[order[q]];
-            for (int64_t q = n_all; q < padded; q++) dst[q] = INT32_MAX;
+            wmn[w] = mn;
+            wmx[w] = mx;
+        }
+        for (int64_t q = n_all; q < padded; q++) {
+            if (d16) d16[q] = INT16_MAX;
+            else d32[q] = INT32_MAX;
         }
     }
     int32_t *tp = c->perm; c->perm = c->perm_alt; c->perm_alt = tp;
     int16_t *t16 = c->rank16; c->rank16 = c->rank16_alt; c->rank16_alt = t16;
     int32_t *t32 = c->rank32; c->rank32 = c->rank32_alt; c->rank32_alt = t32;
     for (int64_t q = 0; q < n_all; q++) c->inv[c->perm[q]] = (int32_t)q;
-    if (!c->rank16) lcq_word_ranges(c);
 }
 
 void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n_all, int d,

@@ -307,3 +307,21 @@ def test_huge_y_picks_what_the_scaled_problem_picks_without_nan():
         b = c.step(seen, np.ldexp(big, -1024), mask, float(np.ldexp(big.max(), -1024)), s,
                    PyRng([1, 2, 3, s]))
         assert a == b
+
+
+@pytest.mark.parametrize("avx2", [True, False])
+def test_tables_above_65536_rows_use_32_bit_ranks_with_the_same_scores(avx2):
+    # n_all > 65536: the chooser ranks candidates in 32 bits (one code body with 16 bits)
+    X, y = _table(n=70000, d=3, seed=12)
+    seen = np.arange(0, 70000, 700, dtype=np.int64)  # 100 rows
+    mask = np.ones(70000, dtype=bool)
+    mask[seen] = False
+    c = RFEIChooser(n_trees=4)
+    c.prepare(X)
+    c._context().use_avx2(avx2)
+    rf = RandomForest(4).fit(X[seen], y[seen], seed64=99)
+    mean, var = rf.predict(X, return_var=True)
+    for _ in range(2):  # the second call runs on the renumbered order
+        m2, v2, e2 = c.scores(seen, y[seen], mask, float(y[seen].max()), 99)
+        np.testing.assert_array_equal(m2[mask], mean[mask])
+        np.testing.assert_array_equal(v2[mask], var[mask])
