@@ -507,3 +507,23 @@ def test_fits_in_groups_of_trees_give_the_same_forest():
         np.testing.assert_array_equal(a.nodes_[f], b.nodes_[f])
     c = RandomForest(1, seed=0).fit(X, y, seed64=a.seed64_ + 129)
     np.testing.assert_array_equal(a.predict_trees(X)[:, 129], c.predict_trees(X)[:, 0])
+
+
+def test_forest_and_chooser_kernels_compile_without_warnings(tmp_path):
+    # the C99 kernels of the forest and the chooser build with -Wall -Wextra and no warning
+    import glob
+    import os
+    import shutil
+    import subprocess
+
+    cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler on PATH")
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "csrc")
+    sources = sorted(glob.glob(os.path.join(root, "lc_acq*.c")) + [
+        os.path.join(root, name) for name in ("lc_forest.c", "lc_ei.c", "lc_predict_set.c")])
+    for src in sources:
+        out = subprocess.run([cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-pthread",
+                              "-D_GNU_SOURCE", "-c", src, "-o", str(tmp_path / "k.o")],
+                             capture_output=True, text=True)
+        assert out.returncode == 0, f"{os.path.basename(src)}:\n{out.stderr}"
