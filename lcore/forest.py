@@ -350,9 +350,10 @@ class RandomForest:
 
     def _fitted(self) -> dict:
         nodes = getattr(self, "nodes_", None)
-        if nodes is None:
+        d = getattr(self, "n_features_in_", None)
+        if nodes is None or d is None:
             raise ValueError("this RandomForest is not fitted yet: call fit(X, y) first")
-        return check_nodes(nodes, self.n_features_in_)
+        return check_nodes(nodes, d)
 
     def _predict(self, X, return_var: bool, best_xi=None):
         """The kernels' mean (var) (EI) for X, with values beyond 2**400 scaled (exactly)."""

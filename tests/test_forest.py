@@ -472,6 +472,10 @@ def test_nodes_are_read_only_and_edits_are_refused_before_any_walk():
     rf.nodes_ = [1, 2]
     with pytest.raises(ValueError, match="nodes_ must be a dict of numpy arrays, got list"):
         rf.predict(C)
+    fresh = RandomForest(4)
+    fresh.nodes_ = RandomForest(4, seed=0).fit(X, y).nodes_  # nodes without a fit
+    with pytest.raises(ValueError, match="not fitted yet"):
+        fresh.predict(C)
     # a sound edit (another leaf value) is accepted and used
     rf = RandomForest(4, seed=0).fit(X, y)
     rf = _edited(rf, "value", leaf, 123.0)
