@@ -5,7 +5,7 @@ exists) plus the kernels listed for it in ``C_DEPS`` (the replay loop calls the 
 the acquisition kernels).  ``LCORE_EXT=_forest,_sobol`` limits a build to those
 extensions (handy while another kernel is half-written).
 
-The rf-ei chooser (csrc/lc_acq.c) runs its ``n_threads`` option on POSIX threads
+The rf-ei chooser (csrc/lc_acq*.c) runs its ``n_threads`` option on POSIX threads
 (``-pthread``; on Windows it runs on one thread).
 
 ``LCORE_SANITIZE=1`` builds the kernels with AddressSanitizer and UndefinedBehaviorSanitizer
@@ -25,10 +25,13 @@ from setuptools import Extension, setup
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+# the rf-ei chooser and the acquisition functions, split by concern (csrc/lc_acq.c says which)
+ACQ = ["lc_acq", "lc_ei", "lc_acq_layout", "lc_acq_descent", "lc_acq_simd", "lc_acq_threads",
+       "lc_predict_set"]
 # extension -> extra C kernels it links (besides its own csrc/lc_NAME.c)
 C_DEPS = {
-    "_replay": ["lc_forest", "lc_acq"],
-    "_forest": ["lc_acq"],
+    "_replay": ["lc_forest", *ACQ],
+    "_forest": ACQ,
 }
 
 

@@ -2,7 +2,7 @@
 
 Workload (the chooser's): a 20,000-row table with 9 unit-cube features
 (``lcore.table.synthetic(n=20000)``, target = final accuracy), 50 trees, n_seen evaluated rows
-drawn at random, every other row a candidate; n_seen in {20, 100, 300, 1000}.
+drawn at random, every other row a candidate; n_seen in {20, 100, 300, 1000, 2000}.
 
 - lcore ``fit``: ``lcore.RandomForest(50).fit(X_seen, y_seen)``.
 - lcore ``choose``: ``RFEIChooser.step`` = one ``lc_rfei_choose`` (fit the forest, mean and
@@ -13,6 +13,11 @@ drawn at random, every other row a candidate; n_seen in {20, 100, 300, 1000}.
   fit, per-tree predictions on all rows (``[t.predict(X) for t in rf.estimators_]``) for mean
   and variance (ddof 0), SciPy normal EI, evaluated rows masked, ``argmax`` (the DEEP-BO /
   Spearmint way).
+- lcore ``public``: what a user embedding the surrogate calls, on all 20,000 rows:
+  ``rf = RandomForest(50).fit(X_seen, y_seen); mean, var = rf.predict(X, return_var=True);
+  acquisition.ei(mean, np.sqrt(var), best)``; ``public_fused``: ``fit`` then ``rf.ei(X, best)``
+  (one call, the same bits).  ``ratio_public`` = scikit-learn ``choose`` (fit + per-tree
+  predictions + EI) / lcore ``public``.
 - pyrfr (SMAC3's forest) is tried too; where it does not install, the JSON says why.
 
 Both cores: lcore with ``RFEIChooser(n_threads=2)`` (trees fitted and scored on 2 OpenMP
@@ -46,7 +51,7 @@ from lcore.forest import RandomForest
 from lcore.table import synthetic
 
 N_TREES = 50
-N_SEEN = (20, 100, 300, 1000)
+N_SEEN = (20, 100, 300, 1000, 2000)
 
 
 def sklearn_choose(X, y_seen, seen, active, seed, n_jobs=None):
@@ -141,7 +146,22 @@ def main(quick: bool = False) -> None:
             lc_choose2()
         # interleaved rounds: both sides see the same load on a shared machine
         lc_t, lc2_t, sk_t, sk2_t, lcf_t, skf_t = [], [], [], [], [], []
+        pub_t, pubf_t = [], []
+
+        def lc_public(s=seen, ys=y_seen, b=best):
+            from lcore.acquisition import ei
+
+            rf = RandomForest(N_TREES, seed=1).fit(X[s], ys)
+            mean, var = rf.predict(X, return_var=True)
+            return ei(mean, np.sqrt(var), b)
+
+        def lc_public_fused(s=seen, ys=y_seen, b=best):
+            return RandomForest(N_TREES, seed=1).fit(X[s], ys).ei(X, b)
+
+        np.testing.assert_array_equal(lc_public(), lc_public_fused())
         for _ in range(rounds):
+            pub_t.append(best_time(lc_public, repeat=3)["min"])
+            pubf_t.append(best_time(lc_public_fused, repeat=3)["min"])
             lc_t.append(best_time(lc_choose, repeat=3)["min"])
             lc2_t.append(best_time(lc_choose2, repeat=3)["min"])
             sk_t.append(best_time(lambda s=seen, ys=y_seen, a=active: sklearn_choose(
@@ -159,6 +179,7 @@ def main(quick: bool = False) -> None:
         lc, sk, lc_fit, sk_fit = (summary(lc_t), summary(sk_t), summary(lcf_t),
                                   summary(skf_t))
         lc2, sk2 = summary(lc2_t), summary(sk2_t)
+        pub, pubf = summary(pub_t), summary(pubf_t)
         sk_best = np.minimum(sk_t, sk2_t)
         round_ratios = np.array(sk_t) / np.array(lc_t)
         stats = chooser._ctx.stats()
@@ -184,6 +205,11 @@ def main(quick: bool = False) -> None:
             "speedup_2threads_lcore": lc["min"] / lc2["min"],
             "speedup_njobs2_sklearn": sk["min"] / sk2["min"],
             "ratio_fit": sk_fit["min"] / lc_fit["min"],
+            "lcore_public_s": pub,
+            "lcore_public_fused_s": pubf,
+            "ratio_public": sk["min"] / pub["min"],
+            "ratio_public_fused": sk["min"] / pubf["min"],
+            "ratio_public_per_round": [float(r) for r in np.array(sk_t) / np.array(pub_t)],
             "tree_depth_mean": float(rf.depth_.mean()),
             "tree_depth_max": int(rf.depth_.max()),
             "nodes_per_tree": float(rf.n_nodes_.mean()),
@@ -199,7 +225,9 @@ def main(quick: bool = False) -> None:
               f"(fit {sk_fit['min'] * 1e3:6.1f})  ratio {row['ratio_choose']:5.1f}x  |  2 cores: "
               f"lcore {lc2['min'] * 1e3:6.2f} ms, sklearn n_jobs=2 {sk2['min'] * 1e3:6.1f} ms, "
               f"ratio {row['ratio_choose_2cores']:5.1f}x  "
-              f"levels {levels:4.1f}  {row['ns_per_candidate_tree_level_score']:.2f} ns/c-t-l",
+              f"levels {levels:4.1f}  {row['ns_per_candidate_tree_level_score']:.2f} ns/c-t-l  |  "
+              f"public fit+predict+EI {pub['min'] * 1e3:6.2f} ms ({row['ratio_public']:5.1f}x), "
+              f"fused {pubf['min'] * 1e3:6.2f} ms ({row['ratio_public_fused']:5.1f}x)",
               flush=True)
     path = write("forest", {
         "setting": {
@@ -216,9 +244,13 @@ def main(quick: bool = False) -> None:
             "ratio_choose = sklearn_choose_s.min / lcore_choose_s.min, same run: lcore on one "
             "thread, scikit-learn with its defaults (n_jobs=None). ratio_choose_2cores: lcore "
             f"on {threads2} threads vs the faster of scikit-learn n_jobs=None / n_jobs=2 per "
-            "round. Other jobs may share this 2-core machine: see load_avg_1_5_15."
+            "round. ratio_public = sklearn_choose_s.min / lcore_public_s.min (fit + predict "
+            "mean/var on all rows + EI). Measured while other agents loaded this shared 2-core "
+            "machine (see load_avg_1_5_15 and machine_loaded): absolute times are inflated, "
+            "ratios come from interleaved rounds of the same run."
         ),
         "load_avg_1_5_15": list(__import__("os").getloadavg()),
+        "machine_loaded": bool(__import__("os").getloadavg()[0] > 1.5),
     }, packages=("scikit-learn", "scipy"))
     print("wrote", path)
 

@@ -76,15 +76,13 @@ typedef struct {
     int use_avx2;       /* 1: split words with AVX2 (same bits as the SSE2 / plain path) */
     int bitset_depth;   /* tree levels scored with bitsets at most; deeper subtrees go per row */
     int list_density;   /* a node with fewer candidates per listed word goes per row */
-    int64_t list_used;  /* per tree: entries of order / perm_alt taken by per-row subtrees */
     int n_threads;      /* threads of one call (1: none started) */
     int round_size;     /* n_threads > 1: trees fitted and scored per round */
     /* carved from the caller's block */
     double *Xn;          /* n_all x d, X_all's rows in row order (not renumbered) */
     int32_t *perm;       /* internal id -> row */
-    int32_t *perm_alt;   /* n_all + 16: renumbering buffer, scratch of per-row subtrees */
-    int32_t *order;      /* n_all + 16: scratch of the renumbering and of per-row subtrees */
-    int32_t *list_tmp;   /* n_all + 16: scratch of per-row subtrees */
+    int32_t *perm_alt;   /* n_all + 16: the renumbering's other perm buffer */
+    int32_t *order;      /* n_all + 16: scratch of the renumbering */
     int32_t *leaf_count; /* lc_forest_max_nodes(max_seen) + 1: scratch of the renumbering */
     int32_t *inv;        /* row -> internal id */
     double *sorted_vals; /* d x n_all, each feature ascending */
@@ -96,10 +94,7 @@ typedef struct {
     int32_t *rank32_alt;
     int32_t *wmin;       /* d x n_words: smallest rank among the word's candidates */
     int32_t *wmax;       /* d x n_words: largest */
-    int32_t *leaf_of;    /* n_all: leaf of each candidate in the current tree */
-    uint64_t *slots;     /* 2 (bitset_depth + 1) x n_words: left and right child bitsets per
-                            level (slot 0: the root) */
-    int32_t *wlist;      /* 2 (bitset_depth + 1) x n_words: their nonzero words */
+    int32_t *leaf_of;    /* n_all: leaf of each candidate in the current tree (one thread) */
     double *acc_mean;    /* n_all, internal order: running mean of each candidate */
     double *acc_m2;      /* n_all: running sum of squared deviations */
     double *acc_lv;      /* n_all: summed leaf variances */
@@ -111,18 +106,14 @@ typedef struct {
     int32_t *seen_pos;   /* d x max_seen: position of seen row s in that order */
     lc_sort_item *sort1; /* max(n_all, max_seen) items: sorting scratch */
     lc_sort_item *sort2;
-    void *fit_work;      /* lc_forest_fit_workspace_bytes(max_seen, d) */
-    int32_t *node_rank;  /* per node of the current tree: #{candidates <= its threshold} */
-    lc_forest tree;      /* one tree at a time, lc_forest_max_nodes(max_seen) slots */
+    struct lc_rfei_lane *lanes; /* n_threads: each thread's tree and scratch (thread 0's
+                                   too: the one-thread path is lane 0) */
     /* n_threads > 1 only (else NULL) */
-    struct lc_rfei_lane *lanes; /* n_threads: each thread's tree and scratch (lane 0: the
-                                   fields above) */
     int32_t *round_leaf; /* round_size x n_all: leaf of each candidate, per tree of a round */
     double *round_val;   /* round_size x stride: those trees' node values */
     double *round_lv;    /* round_size x stride: their leaf variances */
     int32_t *tree_nodes; /* n_trees: node count of each tree (statistics) */
     int32_t *tree_depth; /* n_trees */
-    int64_t *lane_words; /* n_threads: bitset words visited per thread */
     int32_t *round_next; /* n_trees: per round, the next of its trees to take */
     const int32_t *final_leaf; /* after a call: the leaves of its last tree */
     int32_t final_nodes;       /* and that tree's node count */
@@ -159,5 +150,18 @@ int64_t lc_rfei_choose(lc_rfei_ctx *ctx, const int64_t *seen_rows, const double 
 void lc_rfei_score(lc_rfei_ctx *ctx, const int64_t *seen_rows, const double *y_seen,
                    int64_t n_seen, const uint8_t *active, double best, double xi,
                    uint64_t forest_seed, double *mean, double *var, double *ei);
+
+/* Whole-set prediction of a fitted forest f (n_trees trees, n_total nodes, checked with
+ * lc_forest_check for d features) on the m rows of X (m x d, row-major): mean, var (either
+ * may be NULL) and, when ei is not NULL, ei[i] = lc_ei(mean, sqrt(var), best_xi[0],
+ * best_xi[1]).  Bit-identical to lc_forest_predict (then lc_ei on its results): the rows
+ * are ranked once against the forest's distinct thresholds and every tree is descended
+ * with the chooser's candidate bitsets.  `work` holds lc_forest_predict_set_bytes(m, d,
+ * n_total) bytes (8-byte aligned).  Returns 0, computing nothing, when a tree is deeper
+ * than 4096 levels (use lc_forest_predict then), else 1. */
+size_t lc_forest_predict_set_bytes(int64_t m, int d, int64_t n_total);
+int lc_forest_predict_set(const lc_forest *f, int32_t n_trees, int64_t n_total,
+                          const double *X, int64_t m, int d, int variance_total, double *mean,
+                          double *var, const double *best_xi, double *ei, void *work);
 
 #endif /* LC_ACQ_H */

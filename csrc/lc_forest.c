@@ -189,8 +189,9 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
         left[node] = -1;
         right[node] = -1;
         threshold[node] = 0.0;
+        /* 64-bit: 2 * msl overflows int32 for msl >= 2^30 */
         int is_leaf = (p->max_depth > 0 && depth >= p->max_depth) || nd < mss ||
-                      nd < 2 * msl || ymin == ymax;
+                      (int64_t)nd < 2 * (int64_t)msl || ymin == ymax;
         int best_f = -1;
         int32_t best_pos = -1;
         double best_proxy = 0.0;
@@ -454,4 +455,31 @@ void lc_forest_apply(const lc_forest *f, int32_t n_trees, const double *X, int64
         const double *x = X + (size_t)i * (size_t)d;
         for (int32_t t = 0; t < n_trees; t++) out[i * n_trees + t] = lc_forest_leaf(f, t, x);
     }
+}
+
+
+int64_t lc_forest_check(const lc_forest *f, int32_t n_trees, int64_t n_total, int d,
+                        int *what) {
+    *what = 0;
+    if (n_trees < 1 || n_total < n_trees) { *what = 5; return 0; }
+    for (int32_t t = 0; t < n_trees; t++) {
+        const int64_t lo = f->offset[t];
+        const int64_t hi = t + 1 < n_trees ? f->offset[t + 1] : n_total;
+        if ((t == 0 && lo != 0) || lo < 0 || hi <= lo || hi > n_total ||
+            hi - lo > INT32_MAX) {
+            *what = 5;
+            return t;
+        }
+        const int64_t nn = hi - lo;
+        for (int64_t i = 0; i < nn; i++) {
+            const int64_t s = lo + i;
+            const int32_t ft = f->feature[s];
+            if (ft == -1) continue;
+            if (ft < 0 || ft >= d) { *what = 1; return s; }
+            if (f->left[s] <= i || f->left[s] >= nn) { *what = 2; return s; }
+            if (f->right[s] <= i || f->right[s] >= nn) { *what = 3; return s; }
+            if (f->threshold[s] != f->threshold[s]) { *what = 4; return s; }
+        }
+    }
+    return -1;
 }

@@ -109,6 +109,17 @@ void lc_forest_predict_trees(const lc_forest *f, int32_t n_trees, const double *
 void lc_forest_apply(const lc_forest *f, int32_t n_trees, const double *X, int64_t m, int d,
                      int32_t *out);
 
+/* Check that the node arrays of a forest (n_trees trees, n_total nodes in all, tree t owning
+ * [offset[t], offset[t + 1]) and the last tree the slots up to n_total) can be walked
+ * safely on d features: offset[0] == 0 and offsets strictly increasing; every internal node
+ * (feature != -1) has 0 <= feature < d, children after it within its tree
+ * (i < left, right < n_nodes, relative) and a threshold that is not NaN.  Children after
+ * their parent make every walk end within n_nodes steps.  Returns -1 when the forest is
+ * sound, else the first bad slot (the tree for bad offsets) with *what = 1 feature,
+ * 2 left, 3 right, 4 threshold, 5 offset. */
+int64_t lc_forest_check(const lc_forest *f, int32_t n_trees, int64_t n_total, int d,
+                        int *what);
+
 /* Stable sort of (key, idx) items by key (merge sort; tmp holds n items).  A utility that
  * lc_acq.c shares. */
 typedef struct {

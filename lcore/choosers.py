@@ -33,7 +33,13 @@ from typing import Callable
 
 import numpy as np
 
-from lcore.forest import _check_X, _check_y, check_forest_params, resolve_max_features
+from lcore.forest import (
+    _check_X,
+    _check_y,
+    _scale_exponent,
+    check_forest_params,
+    resolve_max_features,
+)
 
 __all__ = ["Chooser", "RandomChooser", "RFEIChooser", "FunctionChooser", "get_chooser",
            "rf_ei_step", "CHOOSERS"]
@@ -154,7 +160,7 @@ class RFEIChooser(Chooser):
         n_threads: int = 1,
     ) -> None:
         check_forest_params(n_trees, min_samples_split, min_samples_leaf, max_depth, variance,
-                            max_features)
+                            max_features, bootstrap)
         if (isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral)
                 or not 1 <= n_threads <= 64):
             raise ValueError(
@@ -278,23 +284,44 @@ class RFEIChooser(Chooser):
         mask = _check_mask(active, n_all)
         return np.ascontiguousarray(rows, dtype=np.int64), y, mask
 
+    def _scaled(self, y, best):
+        """(y, best, xi, e): beyond 2**400 in size, in units of 2**e (exact, same pick)."""
+        e = _scale_exponent(max(float(np.max(np.abs(y))), abs(best), abs(self.xi)))
+        if not e:
+            return y, best, self.xi, 0
+        return np.ldexp(y, -e), float(np.ldexp(best, -e)), float(np.ldexp(self.xi, -e)), e
+
     def step(self, seen_rows, y_seen, active, best: float, seed64: int, rng) -> int:
         """One fused C step (``lc_rfei_choose``) with a given forest seed; ties draw from
-        ``rng`` (a :class:`lcore._rng.PyRng`, advanced in place)."""
+        ``rng`` (a :class:`lcore._rng.PyRng`, advanced in place).  ``best`` is the
+        incumbent (a finite number)."""
+        from lcore.acquisition import _scalar
+
+        best = _scalar(best, "best")
         ctx = self._context()
         rows, y, mask = self._check_step(seen_rows, y_seen, active)
+        y, best, xi, _ = self._scaled(y, best)
         state = np.array(rng.s, dtype=np.uint64)
-        row = ctx.choose(rows, y, mask.view(np.uint8), float(best), self.xi,
+        row = ctx.choose(rows, y, mask.view(np.uint8), best, xi,
                          int(seed64) & (2**64 - 1), state)
         rng.s = [int(v) for v in state]
         return int(row)
 
     def scores(self, seen_rows, y_seen, active, best: float, seed64: int):
-        """The fused C path's (mean, var, ei) by row, NaN for non-candidates (draws nothing)."""
+        """The fused C path's (mean, var, ei) by row, NaN for non-candidates (draws nothing);
+        ``best`` as in :meth:`step`."""
+        from lcore.acquisition import _scalar
+
+        best = _scalar(best, "best")
         ctx = self._context()
         rows, y, mask = self._check_step(seen_rows, y_seen, active)
-        return ctx.score(rows, y, mask.view(np.uint8), float(best), self.xi,
-                         int(seed64) & (2**64 - 1))
+        y, best, xi, e = self._scaled(y, best)
+        mean, var, ei = ctx.score(rows, y, mask.view(np.uint8), best, xi,
+                                  int(seed64) & (2**64 - 1))
+        if e:
+            with np.errstate(over="ignore"):  # beyond 1.8e308: inf, never NaN
+                mean, var, ei = np.ldexp(mean, e), np.ldexp(var, 2 * e), np.ldexp(ei, e)
+        return mean, var, ei
 
     def _rows_of(self, X_seen) -> np.ndarray:
         if self._rows is None:

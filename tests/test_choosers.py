@@ -268,3 +268,60 @@ def test_bad_inputs():
         RFEIChooser(xi=np.nan)
     with pytest.raises(ValueError, match="n_trees must be an int"):
         RFEIChooser(n_trees=0)
+
+
+def test_best_must_be_finite_in_every_ei_entry_point():
+    from lcore.choosers import rf_ei_step
+
+    X, y = _table(n=60, d=3, seed=4)
+    c = RFEIChooser(n_trees=3)
+    c.prepare(X)
+    mask = np.ones(60, dtype=bool)
+    mask[:5] = False
+    for bad in (np.nan, np.inf, -np.inf, "0.5", None, True):
+        match = "best must be a finite real number, got "
+        with pytest.raises(ValueError, match=match):
+            c.step(np.arange(5), y[:5], mask, bad, 1, PyRng([1, 2, 3, 4]))
+        with pytest.raises(ValueError, match=match):
+            c.scores(np.arange(5), y[:5], mask, bad, 1)
+        with pytest.raises(ValueError, match=match):
+            rf_ei_step(X, np.arange(5), y[:5], mask, bad, 0.0, 1,
+                       np.array([1, 2, 3, 4], dtype=np.uint64), n_trees=3)
+
+
+def test_huge_y_picks_what_the_scaled_problem_picks_without_nan():
+    X, y = _table(n=400, d=3, seed=6)
+    seen = np.arange(40)
+    mask = np.ones(400, dtype=bool)
+    mask[seen] = False
+    c = RFEIChooser(n_trees=10)
+    c.prepare(X)
+    big = np.ldexp(y[seen], 1020)  # up to ~1e307
+    big[0] = -1.7e308
+    mean, var, e = c.scores(seen, big, mask, float(big.max()), 7)
+    assert not np.isnan(mean[mask]).any() and not np.isnan(e[mask]).any()
+    ref = c.scores(seen, np.ldexp(big, -1024), mask, float(np.ldexp(big.max(), -1024)), 7)
+    np.testing.assert_array_equal(mean, np.ldexp(ref[0], 1024))
+    for s in range(5):
+        a = c.step(seen, big, mask, float(big.max()), s, PyRng([1, 2, 3, s]))
+        b = c.step(seen, np.ldexp(big, -1024), mask, float(np.ldexp(big.max(), -1024)), s,
+                   PyRng([1, 2, 3, s]))
+        assert a == b
+
+
+@pytest.mark.parametrize("avx2", [True, False])
+def test_tables_above_65536_rows_use_32_bit_ranks_with_the_same_scores(avx2):
+    # n_all > 65536: the chooser ranks candidates in 32 bits (one code body with 16 bits)
+    X, y = _table(n=70000, d=3, seed=12)
+    seen = np.arange(0, 70000, 700, dtype=np.int64)  # 100 rows
+    mask = np.ones(70000, dtype=bool)
+    mask[seen] = False
+    c = RFEIChooser(n_trees=4)
+    c.prepare(X)
+    c._context().use_avx2(avx2)
+    rf = RandomForest(4).fit(X[seen], y[seen], seed64=99)
+    mean, var = rf.predict(X, return_var=True)
+    for _ in range(2):  # the second call runs on the renumbered order
+        m2, v2, e2 = c.scores(seen, y[seen], mask, float(y[seen].max()), 99)
+        np.testing.assert_array_equal(m2[mask], mean[mask])
+        np.testing.assert_array_equal(v2[mask], var[mask])

@@ -1,6 +1,7 @@
 """lcore.RandomForest against independent references (scikit-learn, NumPy, the RNG mirror)."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -286,3 +287,247 @@ def test_max_features_above_n_features_is_an_error_at_fit():
     X, y = _data(20, 3)
     with pytest.raises(ValueError, match=r"max_features must be an int \[1, 3\], got 4"):
         RandomForest(5, max_features=4).fit(X, y)
+
+
+# -- whole-set prediction (lc_forest_predict_set) ------------------------------------------
+
+
+def _paths(rf, X, best_xi=(0.3, 0.01)):
+    from lcore._core import _forest
+
+    total = rf.variance == "total"
+    row = _forest.predict(rf.nodes_, X, True, total, 1, best_xi)
+    whole = _forest.predict(rf.nodes_, X, True, total, 2, best_xi)
+    return row, whole
+
+
+@pytest.mark.parametrize("settings", [
+    {},
+    {"variance": "total"},
+    {"bootstrap": False, "max_features": 0.5},
+    {"min_samples_leaf": 3, "max_depth": 5},
+    {"n_trees": 1},
+])
+def test_whole_set_path_is_bit_identical_to_the_per_row_walk(settings):
+    X, y = _data(300, 5, seed=21)
+    rf = RandomForest(**{"n_trees": 20, "seed": 4, **settings}).fit(X, y)
+    rng = np.random.default_rng(0)
+    # candidates: fresh points, the training rows, the thresholds themselves (x == thr goes
+    # left) and their neighbours, -0.0 / 0.0 and values outside the range
+    thr = rf.nodes_["threshold"][rf.nodes_["feature"] >= 0]
+    C = np.concatenate([
+        rng.random((3000, 5)), X,
+        np.resize(thr, (len(thr) // 5 + 1) * 5).reshape(-1, 5),
+        np.nextafter(np.resize(thr, 500 * 5), 2.0).reshape(-1, 5),
+        np.array([[-0.0] * 5, [0.0] * 5, [-7.0] * 5, [1e300] * 5]),
+    ])
+    row, whole = _paths(rf, np.ascontiguousarray(C))
+    for a, b in zip(row, whole):
+        np.testing.assert_array_equal(a, b)
+    # the public predict (whole-set path from 1024 rows on) is what the walk gives
+    mean = rf.predict(C)
+    np.testing.assert_array_equal(mean, row[0])
+    walk = np.array([np.mean([rf.nodes_["value"][rf.nodes_["offset"][t] + _walk(rf.nodes_, t, x)]
+                              for t in range(rf.n_trees)]) for x in C[::97]])
+    np.testing.assert_allclose(mean[::97], walk, rtol=1e-12, atol=1e-12)
+
+
+def test_whole_set_path_with_32_bit_codes_and_constant_features():
+    # more than 65534 distinct thresholds on one feature: 32-bit codes
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.random(70000), np.zeros(70000)])
+    y = rng.random(70000)
+    rf = RandomForest(1, bootstrap=False, seed=0).fit(X, y)
+    assert len(np.unique(rf.nodes_["threshold"][rf.nodes_["feature"] == 0])) > 65534
+    C = np.ascontiguousarray(np.column_stack([rng.random(3000), rng.random(3000)]))
+    row, whole = _paths(rf, C)
+    for a, b in zip(row, whole):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_ei_is_acquisition_ei_of_predict_bit_for_bit():
+    from lcore import acquisition
+
+    X, y = _data(200, 4, seed=5)
+    rf = RandomForest(30, seed=1).fit(X, y)
+    C = np.random.default_rng(1).random((5000, 4))
+    mean, var = rf.predict(C, return_var=True)
+    ref = acquisition.ei(mean, np.sqrt(var), float(y.max()), 0.01)
+    np.testing.assert_array_equal(rf.ei(C, float(y.max()), 0.01), ref)
+    e, m2, v2 = rf.ei(C[:10], float(y.max()), return_pred=True)  # small X: per-row walk
+    np.testing.assert_array_equal(e, acquisition.ei(mean[:10], np.sqrt(var[:10]), y.max()))
+    np.testing.assert_array_equal(m2, mean[:10])
+    np.testing.assert_array_equal(v2, var[:10])
+    for bad in (np.nan, np.inf, "0.5", None):
+        with pytest.raises(ValueError, match="best must be a finite real number"):
+            rf.ei(C, bad)
+    with pytest.raises(ValueError, match="xi must be a finite real number, got nan"):
+        rf.ei(C, 0.5, np.nan)
+
+
+# -- hardening: huge settings, edited nodes_, bool bootstrap, huge y ------------------------
+
+
+@pytest.mark.parametrize("name", ["min_samples_leaf", "min_samples_split", "max_depth"])
+def test_settings_up_to_int32_max_run_and_larger_ones_are_refused(name):
+    X, y = _data(50, 3)
+    for value in (2**30, 2**31 - 1):
+        rf = RandomForest(3, seed=0, **{name: value}).fit(X, y)
+        mean = rf.predict(X)
+        assert np.isfinite(mean).all()
+        if name != "max_depth":
+            assert (rf.n_nodes_ == 1).all()  # every tree is one leaf
+    with pytest.raises(ValueError, match=rf"{name} must be an int \[\d, 2147483647\], got "
+                                         r"2147483648"):
+        RandomForest(3, **{name: 2**31})
+
+
+def test_huge_max_features_is_refused_with_its_range():
+    with pytest.raises(ValueError, match=r"max_features must be a float in \(0, 1\], an int in "
+                                         r"\[1, 2147483647\] or None, got 1099511627776"):
+        RandomForest(3, max_features=2**40)
+
+
+def test_huge_chooser_params_through_simulate_do_not_crash():
+    import lcore
+
+    table = lcore.table.synthetic(n=60, seed=0)
+    for params in ({"min_samples_leaf": 2**30, "n_trees": 3},
+                   {"min_samples_split": 2**31 - 1, "max_depth": 2**31 - 1, "n_trees": 3}):
+        res = lcore.simulate(table, repeats=2, max_evals=8, progress=False,
+                             chooser_params=params)
+        assert len(res.success) == 2
+    with pytest.raises(ValueError, match=r"min_samples_leaf must be an int \[1, 2147483647\], "
+                                         r"got 4294967296"):
+        lcore.simulate(table, repeats=1, progress=False,
+                       chooser_params={"min_samples_leaf": 2**32})
+    with pytest.raises(ValueError, match=r"max_features must be an int \[1, 9\], got 2147483647"):
+        lcore.simulate(table, repeats=1, progress=False,
+                       chooser_params={"max_features": 2**31 - 1})
+
+
+@pytest.mark.parametrize("value", ["no", "yes", 1, 0, None, np.int64(1)])
+def test_bootstrap_must_be_a_bool(value):
+    import lcore
+    from lcore.choosers import RFEIChooser, get_chooser
+
+    match = re.escape(f"bootstrap must be True or False, got {value!r}")
+    with pytest.raises(ValueError, match=match):
+        RandomForest(3, bootstrap=value)
+    with pytest.raises(ValueError, match=match):
+        RFEIChooser(bootstrap=value)
+    with pytest.raises(ValueError, match=match):
+        get_chooser("rf-ei", bootstrap=value)
+    with pytest.raises(ValueError, match=match):
+        lcore.simulate(lcore.table.synthetic(n=30, seed=0), repeats=1, progress=False,
+                       chooser_params={"bootstrap": value})
+    assert RandomForest(3, bootstrap=np.bool_(False)).bootstrap is False
+
+
+def _edited(rf, field, index, value):
+    nodes = {k: v.copy() for k, v in rf.nodes_.items()}
+    nodes[field][index] = value
+    rf.nodes_ = nodes
+    return rf
+
+
+def test_nodes_are_read_only_and_edits_are_refused_before_any_walk():
+    X, y = _data(60, 3, seed=2)
+    rf = RandomForest(4, seed=0).fit(X, y)
+    with pytest.raises(ValueError, match="read-only"):
+        rf.nodes_["left"][0] = 10**6
+    internal = int(np.flatnonzero(rf.nodes_["feature"] >= 0)[0])
+    leaf = int(np.flatnonzero(rf.nodes_["feature"] < 0)[0])
+    n1 = int(rf.n_nodes_[0])
+    cases = [
+        ("left", internal, 10**6, r"nodes_\['left'\]\[0\] must be an index after the node"),
+        ("left", internal, -5, r"nodes_\['left'\]\[0\] must be an index after the node"),
+        ("left", internal, 0, r"nodes_\['left'\]\[0\]"),  # a cycle
+        ("right", internal, n1, r"nodes_\['right'\]\[0\]"),  # into the next tree
+        ("feature", internal, 3, r"nodes_\['feature'\]\[0\] must be an int in "
+                                 r"\[0, n_features - 1\]"),
+        ("feature", leaf, -2, rf"nodes_\['feature'\]\[{leaf}\]"),
+        ("threshold", internal, np.nan, r"nodes_\['threshold'\]\[0\] must be a number that "
+                                        r"is not NaN"),
+        ("offset", 1, 10**9, r"nodes_\['offset'\] must be 0 for the first tree"),
+        ("offset", 0, 1, r"nodes_\['offset'\] must be 0 for the first tree"),
+    ]
+    C = np.random.default_rng(0).random((2000, 3))
+    for field, index, value, match in cases:
+        bad = _edited(RandomForest(4, seed=0).fit(X, y), field, index, value)
+        for method, args in ((bad.predict, (C,)), (bad.predict, (C[:5],)),
+                             (bad.predict_trees, (C[:5],)), (bad.apply, (C[:5],)),
+                             (bad.ei, (C, 0.5))):
+            with pytest.raises(ValueError, match=match):
+                method(*args)
+    rf = RandomForest(4, seed=0).fit(X, y)
+    rf.nodes_ = dict(rf.nodes_, left=rf.nodes_["left"].astype(np.int64))
+    with pytest.raises(ValueError, match=r"nodes_\['left'\] must be a 1-D numpy array of dtype "
+                                         r"int32, got shape \(\d+,\), dtype int64"):
+        rf.predict(C)
+    rf = RandomForest(4, seed=0).fit(X, y)
+    rf.nodes_ = dict(rf.nodes_, value=rf.nodes_["value"][:-1])
+    with pytest.raises(ValueError, match=r"nodes_\['value'\] must have one entry per node"):
+        rf.predict(C)
+    rf.nodes_ = [1, 2]
+    with pytest.raises(ValueError, match="nodes_ must be a dict of numpy arrays, got list"):
+        rf.predict(C)
+    fresh = RandomForest(4)
+    fresh.nodes_ = RandomForest(4, seed=0).fit(X, y).nodes_  # nodes without a fit
+    with pytest.raises(ValueError, match="not fitted yet"):
+        fresh.predict(C)
+    # a sound edit (another leaf value) is accepted and used
+    rf = RandomForest(4, seed=0).fit(X, y)
+    rf = _edited(rf, "value", leaf, 123.0)
+    assert np.isfinite(rf.predict(C)).all()
+
+
+def test_y_near_the_float_limits_gives_no_nan():
+    X, y = _data(80, 3, seed=8)
+    e = 1023
+    big = np.ldexp(y / np.abs(y).max(), e)  # |y| up to 8.98e307
+    big[0], big[1] = 1.7e308, -1.7e308
+    rf = RandomForest(10, seed=0, variance="total").fit(X, big)
+    C = np.random.default_rng(2).random((1500, 3))
+    for Xq in (C, C[:20]):  # whole-set and per-row paths
+        mean, var = rf.predict(Xq, return_var=True)
+        assert np.isfinite(mean).all() and not np.isnan(var).any()
+        assert not np.isnan(rf.ei(Xq, 1e308)).any()
+    # exactly the forest of the scaled data, scaled back (the same splits)
+    small = RandomForest(10, seed=0, variance="total").fit(X, np.ldexp(big, -1024))
+    np.testing.assert_array_equal(rf.nodes_["feature"], small.nodes_["feature"])
+    np.testing.assert_array_equal(rf.predict(C), np.ldexp(small.predict(C), 1024))
+    # ordinary y is not scaled: the same bits as before
+    a = RandomForest(5, seed=0).fit(X, y).predict(C)
+    np.testing.assert_array_equal(a, np.ldexp(RandomForest(5, seed=0).fit(
+        X, np.ldexp(y, 3)).predict(C), -3))
+
+
+def test_fits_in_groups_of_trees_give_the_same_forest():
+    X, y = _data(40, 3, seed=9)
+    a = RandomForest(130, seed=0).fit(X, y)
+    b = RandomForest(130, seed=0, n_jobs=3).fit(X, y)
+    for f in ("feature", "threshold", "value", "offset"):
+        np.testing.assert_array_equal(a.nodes_[f], b.nodes_[f])
+    c = RandomForest(1, seed=0).fit(X, y, seed64=a.seed64_ + 129)
+    np.testing.assert_array_equal(a.predict_trees(X)[:, 129], c.predict_trees(X)[:, 0])
+
+
+def test_forest_and_chooser_kernels_compile_without_warnings(tmp_path):
+    # the C99 kernels of the forest and the chooser build with -Wall -Wextra and no warning
+    import glob
+    import os
+    import shutil
+    import subprocess
+
+    cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler on PATH")
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "csrc")
+    sources = sorted(glob.glob(os.path.join(root, "lc_acq*.c")) + [
+        os.path.join(root, name) for name in ("lc_forest.c", "lc_ei.c", "lc_predict_set.c")])
+    for src in sources:
+        out = subprocess.run([cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-pthread",
+                              "-D_GNU_SOURCE", "-c", src, "-o", str(tmp_path / "k.o")],
+                             capture_output=True, text=True)
+        assert out.returncode == 0, f"{os.path.basename(src)}:\n{out.stderr}"

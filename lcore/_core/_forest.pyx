@@ -7,11 +7,12 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.string cimport memcpy
 
 from lcore._core.lc_acq cimport (
-    lc_ei_array, lc_pi_array, lc_rfei_bytes, lc_rfei_choose, lc_rfei_ctx, lc_rfei_prepare,
+    lc_ei_array, lc_forest_predict_set, lc_forest_predict_set_bytes, lc_pi_array,
+    lc_rfei_bytes, lc_rfei_choose, lc_rfei_ctx, lc_rfei_prepare,
     lc_rfei_score, lc_rfei_threads_available, lc_ucb_array,
 )
 from lcore._core.lc_forest cimport (
-    lc_forest, lc_forest_apply, lc_forest_fit, lc_forest_fit_workspace_bytes,
+    lc_forest, lc_forest_apply, lc_forest_check, lc_forest_fit, lc_forest_fit_workspace_bytes,
     lc_forest_max_nodes, lc_forest_params, lc_forest_predict, lc_forest_predict_trees,
 )
 from lcore._core.lc_rng cimport lc_rng, lc_rng_seed4
@@ -85,16 +86,18 @@ def fit(const double[:, ::1] X, const double[::1] y, int n_trees, int max_depth,
     return out
 
 
-cdef lc_forest _view(int32_t[::1] fe, int32_t[::1] le, int32_t[::1] ri, double[::1] th,
-                     double[::1] va, double[::1] lv, int64_t[::1] of):
+cdef lc_forest _view(const int32_t[::1] fe, const int32_t[::1] le, const int32_t[::1] ri,
+                     const double[::1] th, const double[::1] va, const double[::1] lv,
+                     const int64_t[::1] of):
+    # the kernels only read these (the arrays may be read-only)
     cdef lc_forest f
-    f.feature = &fe[0]
-    f.left = &le[0]
-    f.right = &ri[0]
-    f.threshold = &th[0]
-    f.value = &va[0]
-    f.leaf_var = &lv[0]
-    f.offset = &of[0]
+    f.feature = <int32_t *>&fe[0]
+    f.left = <int32_t *>&le[0]
+    f.right = <int32_t *>&ri[0]
+    f.threshold = <double *>&th[0]
+    f.value = <double *>&va[0]
+    f.leaf_var = <double *>&lv[0]
+    f.offset = <int64_t *>&of[0]
     f.split_lo = NULL
     f.split_hi = NULL
     f.n_nodes = NULL
@@ -102,23 +105,66 @@ cdef lc_forest _view(int32_t[::1] fe, int32_t[::1] le, int32_t[::1] ri, double[:
     return f
 
 
-def predict(nodes: dict, const double[:, ::1] X, bint return_var, bint variance_total):
-    """Mean (and variance) of the forest ``nodes`` for the rows of X."""
+def check_nodes(nodes: dict, int d):
+    """lc_forest_check: (-1, 0) for a sound forest, else (first bad slot, what)."""
     cdef lc_forest f = _view(nodes["feature"], nodes["left"], nodes["right"],
                              nodes["threshold"], nodes["value"], nodes["leaf_var"],
                              nodes["offset"])
     cdef int n_trees = <int>len(nodes["offset"])
+    cdef int64_t n_total = len(nodes["feature"])
+    cdef int what = 0
+    cdef int64_t bad
+    with nogil:
+        bad = lc_forest_check(&f, n_trees, n_total, d, &what)
+    return bad, what
+
+
+# rows from which the whole-set path is used (fewer: the per-row walk; both give the same bits)
+SET_MIN_ROWS = 1024
+
+
+def predict(nodes: dict, const double[:, ::1] X, bint return_var, bint variance_total,
+            int mode=0, best_xi=None):
+    """Mean (and variance) of the forest ``nodes`` (checked) for the rows of X; with
+    ``best_xi = (best, xi)`` also EI, returned last.  mode 0: the whole-set path from
+    SET_MIN_ROWS rows on, 1: per-row walk, 2: whole-set path."""
+    cdef lc_forest f = _view(nodes["feature"], nodes["left"], nodes["right"],
+                             nodes["threshold"], nodes["value"], nodes["leaf_var"],
+                             nodes["offset"])
+    cdef int n_trees = <int>len(nodes["offset"])
+    cdef int64_t n_total = len(nodes["feature"])
     cdef int64_t m = X.shape[0]
     cdef int d = <int>X.shape[1]
+    cdef bint want_ei = best_xi is not None
+    cdef double bx[2]
+    if want_ei:
+        bx[0] = best_xi[0]
+        bx[1] = best_xi[1]
     mean = np.empty(m, dtype=np.float64)
     var = np.empty(m, dtype=np.float64)
-    cdef double[::1] mu = mean, va = var
-    if m == 0:
-        return (mean, var) if return_var else mean
-    with nogil:
-        lc_forest_predict(&f, n_trees, &X[0, 0], m, d, variance_total, &mu[0],
-                          &va[0] if return_var else NULL)
-    return (mean, var) if return_var else mean
+    ei = np.empty(m if want_ei else 1, dtype=np.float64)
+    cdef double[::1] mu = mean, va = var, e = ei
+    cdef bint done = False
+    cdef bint need_var = return_var or want_ei
+    cdef double[::1] wkv
+    if m > 0 and (mode == 2 or (mode == 0 and m >= SET_MIN_ROWS)):
+        work = np.empty(lc_forest_predict_set_bytes(m, d, n_total) // 8 + 1, dtype=np.float64)
+        wkv = work
+        with nogil:
+            done = lc_forest_predict_set(&f, n_trees, n_total, &X[0, 0], m, d,
+                                         variance_total, &mu[0], &va[0], bx,
+                                         &e[0] if want_ei else NULL,
+                                         &wkv[0]) != 0
+    if m > 0 and not done:
+        with nogil:
+            lc_forest_predict(&f, n_trees, &X[0, 0], m, d, variance_total, &mu[0],
+                              &va[0] if need_var else NULL)
+        if want_ei:
+            ei = acquisition("ei", mean, np.sqrt(var), bx[0], bx[1])
+    out = (mean, var) if return_var else (mean,)
+    if want_ei:
+        out = out + (ei[:m],)
+    return out if len(out) > 1 else out[0]
 
 
 def predict_trees(nodes: dict, const double[:, ::1] X):

@@ -40,3 +40,8 @@ cdef extern from "lc_acq.h" nogil:
     void lc_rfei_score(lc_rfei_ctx *ctx, const int64_t *seen_rows, const double *y_seen,
                        int64_t n_seen, const uint8_t *active, double best, double xi,
                        uint64_t forest_seed, double *mean, double *var, double *ei)
+    size_t lc_forest_predict_set_bytes(int64_t m, int d, int64_t n_total)
+    int lc_forest_predict_set(const lc_forest *f, int32_t n_trees, int64_t n_total,
+                              const double *X, int64_t m, int d, int variance_total,
+                              double *mean, double *var, const double *best_xi, double *ei,
+                              void *work)

@@ -36,5 +36,7 @@ cdef extern from "lc_forest.h" nogil:
                            int d, int variance_total, double *mean, double *var)
     void lc_forest_predict_trees(const lc_forest *f, int32_t n_trees, const double *X,
                                  int64_t m, int d, double *out)
+    int64_t lc_forest_check(const lc_forest *f, int32_t n_trees, int64_t n_total, int d,
+                            int *what)
     void lc_forest_apply(const lc_forest *f, int32_t n_trees, const double *X, int64_t m,
                          int d, int32_t *out)
