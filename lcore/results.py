@@ -13,7 +13,8 @@ import numpy as np
 from lcore._io import atomic_savez
 
 __all__ = [
-    "Results", "ResultsList", "compare", "format_summary", "table_meta", "plot_time_to_goal",
+    "Results", "ResultsList", "compare", "format_summary", "table_meta", "box_stats",
+    "plot_time_to_goal",
     "plot_ecdf", "plot_anytime", "plot_summary", "plot_curves", "UNITS",
 ]
 
@@ -475,7 +476,7 @@ def _data_text(meta: dict) -> str | None:
     return meta.get("dataset")
 
 
-def _describe(results: Sequence[Results]) -> str:
+def _describe(results: Sequence[Results], width: int = 80) -> str:
     """``table · model · data · chooser`` for a figure title."""
     if not results:
         return ""
@@ -491,8 +492,14 @@ def _describe(results: Sequence[Results]) -> str:
     data = tm.get("data") or tm.get("dataset")
     if data:
         bits.append(str(data))
-    head = " \u00b7 ".join(bits)
+    import textwrap
+
+    head = textwrap.fill(" \u00b7 ".join(bits), width=width)
     extra = f"chooser {st.get('chooser')}"
+    if st.get("max_evals") is not None and tm.get("n") and st["max_evals"] < tm["n"]:
+        extra += f", budget {st['max_evals']} evaluations"
+    if st.get("max_time") is not None:
+        extra += f", budget {st['max_time'] / 3600:.3g} h"
     if st.get("terminated", "report") != "report":
         extra += f", terminated={st.get('terminated')}"
     return f"{head}\n{extra}"
@@ -774,6 +781,39 @@ def _goal_text(results: Sequence[Results]) -> str:
     return f"goal {r0.goal:.4g}" + (f" ({spec})" if isinstance(spec, str) else "")
 
 
+def box_stats(results: Sequence[Results], unit: str = "h",
+              budget: float | None = None) -> list[dict]:
+    """The numbers behind :func:`plot_time_to_goal`, one dict per rule, over ALL repeats.
+
+    Returns
+    -------
+    list of dict
+        ``label``, ``n`` (R), ``n_missed``, ``miss_level`` (where misses are drawn, in
+        ``unit``), ``miss_label``, ``values`` (R,) (each repeat's time, misses at
+        ``miss_level``), ``med``, ``q1``, ``q3`` (as :meth:`Results.summary`, a miss counted
+        at ``miss_level``), ``whislo``, ``whishi`` (1.5 IQR whiskers over all R values) and
+        ``fliers`` (finite times beyond them).
+    """
+    unit = _check_unit(unit)
+    y_miss, miss_label = _miss_level(results, unit, budget)
+    out = []
+    for r in results:
+        srt = np.sort(r.time_to_goal_in(unit))
+        q1, med, q3 = (min(_quantile_inf(srt, q), y_miss) for q in (0.25, 0.5, 0.75))
+        w = np.where(np.isfinite(srt), srt, y_miss)
+        iqr = q3 - q1
+        inside = w[(w >= q1 - 1.5 * iqr) & (w <= q3 + 1.5 * iqr)]
+        lo = float(inside.min()) if inside.size else q1
+        hi = float(inside.max()) if inside.size else q3
+        fl = srt[np.isfinite(srt) & ((srt < lo) | (srt > hi))]
+        out.append({"label": r.rule, "n": r.n_repeats, "n_missed": r.n_censored,
+                    "miss_level": y_miss, "miss_label": miss_label,
+                    "values": np.where(np.isfinite(r.time_to_goal_in(unit)),
+                                       r.time_to_goal_in(unit), y_miss),
+                    "med": med, "q1": q1, "q3": q3, "whislo": lo, "whishi": hi, "fliers": fl})
+    return out
+
+
 def plot_time_to_goal(results: Sequence[Results], ax=None, unit: str = "h", title=None,
                       budget: float | None = None):
     """Box plots of time-to-goal per rule over ALL repeats, like the paper's Fig. 4/5.
@@ -805,25 +845,14 @@ def plot_time_to_goal(results: Sequence[Results], ax=None, unit: str = "h", titl
     n = len(results)
     if ax is None:
         _, ax = plt.subplots(figsize=(max(5.0, 1.6 + 0.8 * n), 4.8))
-    y_miss, miss_label = _miss_level(results, unit, budget)
-    stats, labels = [], []
-    for r in results:
-        v = r.time_to_goal_in(unit)
-        srt = np.sort(v)
-        q1, med, q3 = (_quantile_inf(srt, q) for q in (0.25, 0.5, 0.75))
-        q1, med, q3 = (min(x, y_miss) for x in (q1, med, q3))
-        w = np.where(np.isfinite(srt), srt, y_miss)
-        iqr = q3 - q1
-        inside = w[(w >= q1 - 1.5 * iqr) & (w <= q3 + 1.5 * iqr)]
-        lo = float(inside.min()) if inside.size else q1
-        hi = float(inside.max()) if inside.size else q3
-        fl = srt[np.isfinite(srt) & ((srt < lo) | (srt > hi))]
-        stats.append({"med": med, "q1": q1, "q3": q3, "whislo": lo, "whishi": hi,
-                      "fliers": fl, "label": r.rule})
-        s = r.summary(unit=unit)
-        labels.append(f"{r.rule}\nmedian {_fmt(s['time_to_goal_median'], unit)}")
+    stats = box_stats(results, unit=unit, budget=budget)
+    y_miss, miss_label = (stats[0]["miss_level"], stats[0]["miss_label"]) if stats else \
+        _miss_level(results, unit, budget)
+    labels = [f"{r.rule}\nmedian {_fmt(r.summary(unit=unit)['time_to_goal_median'], unit)}"
+              for r in results]
     if stats:
-        ax.bxp(stats, showfliers=True, patch_artist=True,
+        ax.bxp([{k: st[k] for k in ("med", "q1", "q3", "whislo", "whishi", "fliers", "label")}
+                for st in stats], showfliers=True, patch_artist=True,
                boxprops={"facecolor": "#dce6f2", "edgecolor": "#30507a"},
                medianprops={"color": "tab:orange", "lw": 2},
                flierprops={"marker": "o", "ms": 3, "mfc": "none", "mec": "0.4"})
@@ -838,15 +867,15 @@ def plot_time_to_goal(results: Sequence[Results], ax=None, unit: str = "h", titl
     ax.set_ylim(0, y_miss * 1.16)
     ax.set_xticks(range(1, n + 1), labels, rotation=30 if n > 4 else 0,
                   ha="right" if n > 4 else "center", fontsize=8)
-    ax.set_xlabel(f"stopping rule (median time to goal in {unit})", fontsize=9)
     ax.set_ylabel(f"time to goal ({_UNIT_WORDS[unit]}, simulated)", fontsize=9)
     handles = [
         Patch(facecolor="#dce6f2", edgecolor="#30507a", label="quartiles over all repeats"),
         Line2D([], [], color="tab:orange", lw=2, label="median"),
         Line2D([], [], color="tab:red", marker="x", ls="--", lw=0.8, label=miss_label),
     ]
-    ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.9,
-              bbox_to_anchor=(0.0, 0.87))
+    # below the axes, so that it never hides a box or a miss
+    ax.legend(handles=handles, loc="upper center", fontsize=7, framealpha=0.9, ncol=3,
+              bbox_to_anchor=(0.5, -0.22 if n > 4 else -0.1))
     if title is None and results:
         title = (f"Time to {_goal_text(results)}, all {results[0].n_repeats} repeats per rule\n"
                  f"{_describe(results)}")
@@ -905,7 +934,7 @@ def plot_ecdf(results: Sequence[Results], ax=None, unit: str = "h", method: str 
 
 def plot_anytime(results: Sequence[Results], ax=None, unit: str = "h", regret: bool = False,
                  best: float | None = None, times=None, n_points: int = 300,
-                 band: bool = True, title=None):
+                 band: bool = True, log: bool = True, title=None):
     """Best value found so far against simulated time: median over repeats per rule, with
     the quartile band (needs traces).
 
@@ -923,6 +952,9 @@ def plot_anytime(results: Sequence[Results], ax=None, unit: str = "h", regret: b
         repeats ended (a repeat that ended keeps its final best).
     band : bool
         Shade the quartiles.
+    log : bool
+        Logarithmic time axis (and, with ``regret``, a logarithmic regret axis on which a
+        regret of 0 is drawn at the floor named in the legend).
     title : str, optional
 
     Returns
@@ -934,15 +966,40 @@ def plot_anytime(results: Sequence[Results], ax=None, unit: str = "h", regret: b
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.6))
     if times is None:
-        ends = np.concatenate([r.censoring_times(unit) if not r.success.all()
-                               else r.time_to_goal_in(unit) for r in results]) \
-            if results else np.ones(1)
+        ends, firsts = [], []
+        for r in results:
+            ends.append(r.censoring_times(unit))
+            if r.traces is None:
+                r.best_so_far(times=[0.0])  # raises the "needs traces" error
+            for tr in r.traces:
+                t = _trace_time(tr)
+                if unit == "epochs":
+                    t = np.cumsum(np.asarray(tr["epochs"], dtype=np.float64))
+                else:
+                    t = t / UNITS[unit]
+                t = t[np.isfinite(t) & (t > 0)]
+                if t.size:
+                    firsts.append(float(t.min()))
+        ends = np.concatenate(ends) if ends else np.ones(1)
         ends = ends[np.isfinite(ends)]
         tmax = float(np.percentile(ends, 95)) if ends.size else 1.0
-        times = np.linspace(0.0, tmax if tmax > 0 else 1.0, n_points)
+        tmax = tmax if tmax > 0 else 1.0
+        if log:
+            tmin = min(firsts) if firsts else tmax / 1000
+            times = np.geomspace(tmin, max(tmax, tmin * 10), n_points)
+        else:
+            times = np.linspace(0.0, tmax, n_points)
     times = np.asarray(times, dtype=np.float64)
+    curves = []
     for r, st in zip(results, _rule_styles([r.rule for r in results])):
-        q = r.anytime_quantiles(times, unit=unit, regret=regret, best=best)
+        curves.append((r, st, r.anytime_quantiles(times, unit=unit, regret=regret, best=best)))
+    floor = None
+    if regret and log:
+        pos = np.concatenate([q[np.isfinite(q) & (q > 0)] for _, _, q in curves] or [[]])
+        floor = 0.5 * float(pos.min()) if pos.size else 1e-6
+    for r, st, q in curves:
+        if floor is not None:
+            q = np.where(np.isfinite(q), np.maximum(q, floor), np.nan)
         ax.plot(times, q[1], lw=1.5, label=f"{r.rule} (median)", **st)
         if band:
             ax.fill_between(times, q[0], q[2], color=st["color"], alpha=0.12, lw=0)
@@ -952,8 +1009,23 @@ def plot_anytime(results: Sequence[Results], ax=None, unit: str = "h", regret: b
         if regret:
             b = _table_best(r0, best)
             g = (g - b) if r0.mode == "min" else (b - g)
+        if floor is not None:
+            g = max(g, floor)
         ax.axhline(g, color="tab:red", lw=0.8, ls="--",
                    label=f"{_goal_text(results)}" + (" as regret" if regret else ""))
+    if log:
+        ax.set_xscale("log")
+        if regret:
+            ax.set_yscale("log")
+            ax.plot([], [], " ", label=f"regret 0 drawn at {floor:.2g}")
+    elif regret:
+        ax.set_ylim(bottom=0)
+    if not regret and curves:
+        meds = np.concatenate([q[1][np.isfinite(q[1])] for _, _, q in curves] or [[]])
+        if meds.size:
+            lo, hi = np.percentile(meds, 2), float(np.nanmax([meds.max(), results[0].goal]))
+            pad = 0.05 * (hi - lo if hi > lo else 1.0)
+            ax.set_ylim(lo - pad, hi + pad)
     metric = (results[0].settings.get("table_meta") or {}).get("metric") if results else None
     metric = metric or "accuracy"
     ax.set_xlabel(f"simulated time ({_UNIT_WORDS[unit]})", fontsize=9)
@@ -985,8 +1057,8 @@ def plot_summary(results: Sequence[Results], unit: str = "h", title=None, figsiz
     plot_time_to_goal(results, ax=axes[0], unit=unit, title="Time to goal, every repeat")
     plot_ecdf(results, ax=axes[1], unit=unit, title="Share of repeats at the goal by then")
     if title is None and results:
-        title = (f"{_goal_text(results)}, {results[0].n_repeats} repeats per rule \u00b7 "
-                 f"{_describe(results).replace(chr(10), ' · ')}")
+        title = (f"{_goal_text(results)}, {results[0].n_repeats} repeats per rule: "
+                 f"{_describe(results, width=130)}")
     fig.suptitle(title or "", fontsize=10)
     fig.tight_layout()
     return axes
