@@ -346,6 +346,7 @@ def run_report(
     cells = _Cells(out / "cells")
     done: dict = {}
     computed_s, n_computed = 0.0, 0
+    cost: dict = {}  # chooser -> seconds of the cells computed so far (for the ETA)
     for k, (t, ch, term, r) in enumerate(plan, start=1):
         tm = lcore.results.table_meta(t)
         gvals = sorted(((_goal_value(t, g), g) for g in goals),
@@ -374,8 +375,10 @@ def run_report(
             cells.put(key, res, info)
             computed_s += secs
             n_computed += 1
-            todo_cost = computed_s / n_computed
-            eta = f", about {(len(plan) - k) * todo_cost / 60:.1f} min left"
+            cost.setdefault(ch, []).append(secs)
+            left = sum(np.mean(cost.get(c2, [computed_s / n_computed]))
+                       for (_, c2, _, _) in plan[k:])
+            eta = f", about {left / 60:.1f} min left if no cell is cached"
             log(f"[{k}/{len(plan)}] {name}: {secs:.1f} s{eta}")
         else:
             log(f"[{k}/{len(plan)}] {name}: cached ({info.get('seconds', 0):.1f} s when run)")
@@ -461,6 +464,32 @@ def _summary_rows(results, base) -> list[list[str]]:
     return rows
 
 
+def _finding(ch, g, res) -> str:
+    """One line: the baseline, ETR-1's ratios, the fastest rule, and who missed."""
+    from lcore.results import compare
+
+    base = res[0]
+    sb = base.summary("h")
+    e1 = [r for r in res if r.rule.startswith("etr1")]
+    cmp = {r.rule: compare(r, base) for r in res[1:]}
+    line = (f"- **{ch}, {g}:** `none` reaches it in a median of "
+            f"{_fmt_t(sb['time_to_goal_median'])} h ({sb['n_reached']}/{sb['repeats']} repeats)")
+    if e1:
+        line += ("; ETR-1 median time ratios " +
+                 " / ".join(f"{cmp[r.rule]['median_ratio']:.2f}" for r in e1) +
+                 f" (tau {' / '.join(r.rule.split('=')[1].rstrip(')') for r in e1)}), "
+                 f"misses {' / '.join(str(r.n_censored) for r in e1)}")
+    ok = [r for r in res[1:] if math.isfinite(cmp[r.rule]["median_ratio"])]
+    if ok:
+        best = min(ok, key=lambda r: cmp[r.rule]["median_ratio"])
+        line += (f"; fastest by paired median ratio: `{best.rule}` "
+                 f"{_ratio_text(cmp[best.rule])} with {best.n_censored}/{best.n_repeats} "
+                 "missed")
+    missed = [f"`{r.rule}` {r.n_censored}/{r.n_repeats}" for r in res if r.n_censored]
+    line += "; misses: " + (", ".join(missed) if missed else "none") + "."
+    return line
+
+
 def _save(fig, path: Path) -> None:
     fig.savefig(path, dpi=110)
     import matplotlib.pyplot as plt
@@ -494,6 +523,8 @@ def _table_section(t, grid, notes, done, cfg, out: Path) -> tuple[str, dict]:
     md.append("*Fig. 1/2-style panels: 100 random rows, the top 100 and the bottom 100 by "
               "final value.*\n")
     goals = list(cfg["goals"])
+    findings: list[str] = []
+    at = len(md)  # the findings go here, once computed
     for ch in cfg["choosers"]:
         md.append(f"### Chooser `{ch}`\n")
         for g in goals:
@@ -518,6 +549,7 @@ def _table_section(t, grid, notes, done, cfg, out: Path) -> tuple[str, dict]:
                      vs_none=None if i == 0 else _finite(compare(r, res[0])))
                 for i, r in enumerate(res)
             ]
+            findings.append(_finding(ch, g, res))
         # anytime curves at the strictest goal: ETR-1 family, ETR-2 family + the rest
         g0 = goals[0]
         res = ResultsList(done[(id(t), ch, "report", lab, g0)] for lab in labels)
@@ -540,6 +572,8 @@ def _table_section(t, grid, notes, done, cfg, out: Path) -> tuple[str, dict]:
         md.append(f"*Median over repeats of (table's best - best reported value so far), "
                   f"log-log; a run that reached {g0} stops there, so every curve ends at the "
                   "goal's regret (dashed).*\n")
+    md.insert(at, "### Findings (computed from the cells below)\n\n" + "\n".join(findings)
+              + "\n")
     md.append(_etr1_section(t, grid, done, cfg, nums))
     if cfg["oracle"] and "rf-ei" in cfg["choosers"]:
         md.append(_oracle_section(t, grid, done, cfg, out, slug, nums))
@@ -581,6 +615,14 @@ def _etr1_section(t, grid, done, cfg, nums) -> str:
             row.append(f"{res.n_stopped.sum() / max(1, res.n_evaluated.sum()):.1%}")
         rows.append(row)
         nums["etr1_would_stop"][ch] = shares
+    tau0 = str(etr1[0].tau)
+    found = ""
+    if "rf-ei" in nums["etr1_would_stop"] and "random" in nums["etr1_would_stop"]:
+        found = (
+            f"\n**On this table:** at tau = {tau0}, {nums['etr1_would_stop']['rf-ei'][tau0]:.1%}"
+            f" of rf-ei's picks are rows ETR-1 would stop, against "
+            f"{nums['etr1_would_stop']['random'][tau0]:.1%} of random picks and "
+            f"{nums['etr1_would_stop']['table'][tau0]:.1%} of the table.\n")
     return (
         "### Why ETR-1 saves little under rf-ei\n\n"
         "ETR-1 stops a row whose value at epoch tau is below r + eps (chance 0.1 + 0.05). The "
@@ -588,7 +630,7 @@ def _etr1_section(t, grid, done, cfg, nums) -> str:
         "so there is little left to stop. Share of picked rows that ETR-1 would stop "
         f"(runs of `none` aimed at {g0}), against the table's base rate, and the share of "
         "evaluations ETR-1 actually stopped in its own runs:\n\n"
-        + _md_table(head, rows) + "\n"
+        + _md_table(head, rows) + "\n" + found
     )
 
 
@@ -604,6 +646,7 @@ def _oracle_section(t, grid, done, cfg, out, slug, nums) -> str:
     rows = []
     fig, ax = plt.subplots(figsize=(max(6.5, 1.0 + 0.75 * len(labels)), 4.4))
     nums["oracle"] = {}
+    verdict: list[str] = []
     for j, g in enumerate(cfg["goals"]):
         xs, ys, lo, hi = [], [], [], []
         for i, lab in enumerate(labels):
@@ -621,13 +664,16 @@ def _oracle_section(t, grid, done, cfg, out, slug, nums) -> str:
                 xs.append(i + (j - 0.5) * 0.25)
                 ys.append(c["median_ratio"])
                 lo.append(c["median_ratio"] - c["ci_low"])
+                # an interval open to infinity is drawn to 3x the median (said in the text)
                 up = c["ci_high"] if math.isfinite(c["ci_high"]) else 3 * c["median_ratio"]
                 hi.append(up - c["median_ratio"])
+            verdict.append(
+                "faster" if c["ci_high"] < 1 else "slower" if c["ci_low"] > 1 else "unclear")
         ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o", capsize=3, label=f"goal {g}")
     ax.axhline(1.0, color="0.3", ls="--", lw=0.8, label="no leak (ratio 1)")
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("median time ratio, oracle / report (paired)", fontsize=9)
-    ax.set_yscale("log")
+    ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
     tm_name = done[(id(t), "rf-ei", "report", "none", cfg["goals"][0])].settings[
@@ -644,6 +690,13 @@ def _oracle_section(t, grid, done, cfg, out, slug, nums) -> str:
         "(how DEEP-BO's emulator scored runs) instead of its last observed value "
         "(`\"report\"`). That leaks the future into the search. Same seeds, paired by "
         "repeat; a ratio below 1 means the leak makes early termination look faster than it "
-        "is. (With the random chooser the surrogate is unused, so the two modes are the same "
-        "run.)\n\n" + _md_table(head, rows) + f"\n\n![oracle leak]({img})\n"
+        "is, above 1 slower. (With the random chooser the surrogate is unused, so the two "
+        "modes are the same run.)\n\n"
+        f"**On this table:** of {len(verdict)} (rule, goal) pairs, the oracle made the runs "
+        f"faster in {verdict.count('faster')} and slower in {verdict.count('slower')} (95 % "
+        f"interval entirely below / above 1); {verdict.count('unclear')} are unclear (the "
+        "interval contains 1).\n\n"
+        + _md_table(head, rows) + f"\n\n![oracle leak]({img})\n\n"
+        "*Points: paired median ratio; bars: 95 % bootstrap interval (one open to infinity is "
+        "drawn to 3x the median).*\n"
     )

@@ -1102,13 +1102,23 @@ def plot_curves(table, n: int = 100, seed: int = 0, axes=None):
                        label=f"chance level {float(chance):.3f}")
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("epoch", fontsize=9)
-        ax.legend(fontsize=7, loc="lower right" if not minimise else "upper right")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(metric, fontsize=9)
+    fig = axes[0].figure
+    handles = [h for ax in axes for h in ax.get_legend_handles_labels()[0]]
+    labels = [lab for ax in axes for lab in ax.get_legend_handles_labels()[1]]
+    # one legend below the panels (inside them it would hide curves)
+    seen: dict = {}
+    for h, lab in zip(handles, labels):
+        if lab.startswith("chance"):
+            seen.setdefault(lab, h)
+    fig.legend([*(h for h, lab in zip(handles, labels) if lab == "one configuration"),
+                *seen.values()],
+               [f"one configuration ({name.split(' by')[0]})" for name in groups] +
+               list(seen), loc="lower center", ncol=4, fontsize=8, frameon=False)
     head = " \u00b7 ".join(str(x) for x in (
         ("SYNTHETIC " if tm["synthetic"] else "") + str(tm["name"] or "table"), tm["model"],
         tm["data"]) if x)
-    axes[0].figure.suptitle(f"Learning curves: {head} (n = {table.n:,}, T = {table.T})",
-                            fontsize=10)
-    axes[0].figure.tight_layout()
+    fig.suptitle(f"Learning curves: {head} (n = {table.n:,}, T = {table.T})", fontsize=10)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return axes

@@ -82,7 +82,7 @@ def test_report_runs_resumes_and_reproduces(tmp_path, table):
     text = md.read_text()
     n_cells = int(lines[0].split(": ")[1].split(" cells")[0])
     assert n_cells == 2 * 4 + 3  # rf-ei and random x 4 rules + rf-ei oracle x 3 stopping rules
-    assert sum("cached" in ln for ln in lines) == 0
+    assert sum(": cached (" in ln for ln in lines) == 0
     assert sum(ln.startswith("[") and "about" in ln for ln in lines) == n_cells
     for needle in ("#### Goal top0.25%", "#### Goal top0.5%", "### The oracle leak",
                    "### Why ETR-1 saves little under rf-ei", "time ratio vs none",
@@ -104,7 +104,7 @@ def test_report_runs_resumes_and_reproduces(tmp_path, table):
     # a second run reuses every cell and writes the same numbers
     lines.clear()
     run_report(**kw)
-    assert sum("cached" in ln for ln in lines) == n_cells
+    assert sum(": cached (" in ln for ln in lines) == n_cells
     assert _numbers(out) == first
     again = md.read_text()
     cut = text.index("## How long it took")
@@ -114,7 +114,7 @@ def test_report_runs_resumes_and_reproduces(tmp_path, table):
     victim.write_bytes(b"garbage")
     lines.clear()
     run_report(**kw)
-    assert sum("cached" in ln for ln in lines) == n_cells - 1
+    assert sum(": cached (" in ln for ln in lines) == n_cells - 1
     assert _numbers(out) == first
 
 
