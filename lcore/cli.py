@@ -115,12 +115,7 @@ def cmd_simulate(args) -> int:
         objective=args.objective, progress=not args.quiet, trace=args.trace, **params,
     )
     results = res if isinstance(res, ResultsList) else ResultsList([res])
-    tm = lcore.results.table_meta(table)
-    for r in results:  # what figures and reports say about the table
-        r.settings["table_meta"] = dict(tm, **{k: v for k, v in
-                                            (r.settings.get("table_meta") or {}).items()
-                                            if v is not None})
-        r.settings.setdefault("table_best", tm["best"])
+    results.set_table(table)  # what figures say about the table (name, model, data, best)
     # with --json, stdout carries only the JSON; the human-readable text goes to stderr
     out = sys.stderr if args.json else sys.stdout
     print(f"table: {table!r}", file=out)

@@ -120,6 +120,16 @@ class Results:
             f"{'' if math.isinf(s['time_to_goal_median']) else ' h'})"
         )
 
+    def set_table(self, table) -> Results:
+        """Record what figures say about ``table`` (name, model, data, direction, best; see
+        :func:`table_meta`) in ``settings["table_meta"]`` and ``settings["table_best"]``
+        (the regret baseline). Returns self."""
+        tm = table_meta(table)
+        old = {k: v for k, v in (self.settings.get("table_meta") or {}).items() if v is not None}
+        self.settings["table_meta"] = dict(tm, **{k: v for k, v in old.items() if k not in tm})
+        self.settings["table_best"] = tm["best"]
+        return self
+
     # -- time-to-goal in a unit ------------------------------------------------------------
     def time_to_goal_in(self, unit: str = "s") -> np.ndarray:
         """Time-to-goal of every repeat in ``unit``; ``inf`` for censored repeats.
@@ -540,6 +550,12 @@ class ResultsList(list):
                     return r
             raise KeyError(f"no results for rule {key!r}; rules: {[r.rule for r in self]}")
         return super().__getitem__(key)
+
+    def set_table(self, table) -> ResultsList:
+        """:meth:`Results.set_table` for each. Returns self."""
+        for r in self:
+            r.set_table(table)
+        return self
 
     def summary(self, unit: str = "s") -> list[dict]:
         """One summary dict per rule (see :meth:`Results.summary`)."""

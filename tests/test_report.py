@@ -118,6 +118,17 @@ def test_report_runs_resumes_and_reproduces(tmp_path, table):
     assert _numbers(out) == first
 
 
+def test_report_of_two_tables(tmp_path, table):
+    md = run_report(tables=[table, table], out=tmp_path, repeats=2, n_jobs=1,
+                    choosers=("random",), rules=["etr1"], taus=(1,), oracle=False,
+                    max_evals=30, goals=("top5%", "top10%"), log=lambda m: None)
+    text = md.read_text()
+    assert text.count("## Table `mnist_lenet5`") == 2
+    imgs = {p.name for p in (tmp_path / "img").iterdir()}
+    assert "mnist_lenet5_curves.png" in imgs and "mnist_lenet5_2_curves.png" in imgs
+    assert "Findings" in text and "the most evaluations any successful repeat needed" in text
+
+
 def test_report_errors(tmp_path):
     with pytest.raises(ValueError, match="repeats must be an int >= 2, got 1"):
         run_report(out=tmp_path, repeats=1)

@@ -300,3 +300,22 @@ def test_plot_summary_and_methods(small_run):
     assert res[0].plot_anytime(unit="epochs") is not None
     assert res.plot(unit="s").get_legend() is not None
     matplotlib.pyplot.close("all")
+
+
+def test_set_table_fills_titles_and_the_regret_baseline(small_run):
+    t, res = small_run
+    r = res[0]
+    saved = dict(r.settings)
+    try:
+        r.settings.pop("table_best", None)
+        with pytest.raises(ValueError, match="regret needs the table's best objective"):
+            r.best_so_far([1.0], regret=True)
+        assert r.set_table(t) is r
+        assert r.settings["table_best"] == pytest.approx(float(np.nanmax(t.objective())))
+        assert r.settings["table_meta"]["name"] == "mnist_lenet5"
+        assert np.all(r.best_so_far([1e9], regret=True) >= 0)
+        ax = r.plot_anytime(regret=True)
+        assert "mnist_lenet5" in ax.get_title()
+        matplotlib.pyplot.close("all")
+    finally:
+        r.settings = saved
