@@ -681,16 +681,16 @@ def _oracle_section(t, grid, done, cfg, out, slug, nums) -> str:
                 "faster" if c["ci_high"] < 1 else "slower" if c["ci_low"] > 1 else "unclear")
         ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o", capsize=3, label=f"goal {g}")
     ax.axhline(1.0, color="0.3", ls="--", lw=0.8, label="no leak (ratio 1)")
-    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("median time ratio, oracle / report (paired)", fontsize=9)
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=9)
+    ax.set_ylabel("median time ratio, oracle / report (paired)", fontsize=10)
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     ax.grid(alpha=0.3, axis="y")
     tm_name = done[(id(t), "rf-ei", "report", "none", cfg["goals"][0])].settings[
         "table_meta"]["name"]
     ax.set_title(f"The oracle leak: terminated='oracle' against 'report', rf-ei, "
                  f"{cfg['repeats']} paired repeats\n{tm_name}; 95 % bootstrap intervals",
-                 fontsize=9)
+                 fontsize=10)
     fig.tight_layout()
     img = f"img/{slug}_oracle_leak.png"
     _save(fig, out / img)

@@ -860,7 +860,7 @@ def plot_time_to_goal(results: Sequence[Results], ax=None, unit: str = "h", titl
 
     n = len(results)
     if ax is None:
-        _, ax = plt.subplots(figsize=(max(5.0, 1.6 + 0.8 * n), 4.8))
+        _, ax = plt.subplots(figsize=(max(6.0, 1.6 + 1.0 * n), 5.4))
     stats = box_stats(results, unit=unit, budget=budget)
     y_miss, miss_label = (stats[0]["miss_level"], stats[0]["miss_label"]) if stats else \
         _miss_level(results, unit, budget)
@@ -879,24 +879,24 @@ def plot_time_to_goal(results: Sequence[Results], ax=None, unit: str = "h", titl
             xs = i + (np.linspace(-0.3, 0.3, k) if k > 1 else np.zeros(1))
             ax.plot(xs, np.full(k, y_miss), "x", color="tab:red", ms=4, mew=1.0, zorder=3)
         ax.text(i, y_miss * 1.025, f"{k}/{r.n_repeats}\nmissed", ha="center", va="bottom",
-                fontsize=7.5, color="tab:red" if k else "0.35")
+                fontsize=8.5, color="tab:red" if k else "0.35")
     ax.set_ylim(0, y_miss * 1.16)
-    ax.set_xticks(range(1, n + 1), labels, rotation=30 if n > 4 else 0,
-                  ha="right" if n > 4 else "center", fontsize=8)
-    ax.set_ylabel(f"time to goal ({_UNIT_WORDS[unit]}, simulated)", fontsize=9)
+    ax.set_xticks(range(1, n + 1), labels, rotation=30 if n > 10 else 0,
+                  ha="right" if n > 10 else "center", fontsize=8.5)
+    ax.set_ylabel(f"time to goal ({_UNIT_WORDS[unit]}, simulated)", fontsize=10)
     handles = [
         Patch(facecolor="#dce6f2", edgecolor="#30507a", label="quartiles over all repeats"),
         Line2D([], [], color="tab:orange", lw=2, label="median"),
         Line2D([], [], color="tab:red", marker="x", ls="--", lw=0.8, label=miss_label),
     ]
     # below the axes, so that it never hides a box or a miss
-    ax.legend(handles=handles, loc="upper center", fontsize=7, framealpha=0.9, ncol=3,
-              bbox_to_anchor=(0.5, -0.22 if n > 4 else -0.1))
+    ax.legend(handles=handles, loc="upper center", fontsize=8.5, framealpha=0.9, ncol=3,
+              bbox_to_anchor=(0.5, -0.3 if n > 10 else -0.12))
     if title is None and results:
         title = (f"Time to {_goal_text(results)}, all {results[0].n_repeats} repeats per rule\n"
                  f"{_describe(results)}")
-    ax.set_title(title or "", fontsize=9)
-    ax.tick_params(axis="y", labelsize=8)
+    ax.set_title(title or "", fontsize=10)
+    ax.tick_params(axis="y", labelsize=9)
     ax.figure.tight_layout()
     return ax
 
@@ -922,7 +922,7 @@ def plot_ecdf(results: Sequence[Results], ax=None, unit: str = "h", method: str 
     unit = _check_unit(unit)
     plt = _plt()
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.0, 4.6))
+        _, ax = plt.subplots(figsize=(6.4, 6.0))
     fin = [r.time_to_goal_in(unit) for r in results]
     xmax = max((float(v[np.isfinite(v)].max()) for v in fin if np.isfinite(v).any()),
                default=1.0) * 1.05
@@ -933,17 +933,19 @@ def plot_ecdf(results: Sequence[Results], ax=None, unit: str = "h", method: str 
                 f"missed)", **st)
     ax.set_xlim(0, xmax)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel(f"simulated time ({_UNIT_WORDS[unit]})", fontsize=9)
+    ax.set_xlabel(f"simulated time ({_UNIT_WORDS[unit]})", fontsize=10)
     what = "share of all repeats" if method == "ecdf" else "1 - Kaplan-Meier survival"
-    ax.set_ylabel(f"reached the goal by then ({what})", fontsize=9)
+    ax.set_ylabel(f"reached the goal by then ({what})", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
+    # below the axes: inside, it would hide the curves' plateaus
+    ax.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.13),
+              ncol=2 if len(results) > 3 else 1, framealpha=0.9)
     if title is None and results:
         title = (f"Repeats at {_goal_text(results)} over time "
                  f"({'empirical CDF' if method == 'ecdf' else 'Kaplan-Meier'})\n"
                  f"{_describe(results)}")
-    ax.set_title(title or "", fontsize=9)
-    ax.tick_params(labelsize=8)
+    ax.set_title(title or "", fontsize=10)
+    ax.tick_params(labelsize=9)
     ax.figure.tight_layout()
     return ax
 
@@ -1044,16 +1046,16 @@ def plot_anytime(results: Sequence[Results], ax=None, unit: str = "h", regret: b
             ax.set_ylim(lo - pad, hi + pad)
     metric = (results[0].settings.get("table_meta") or {}).get("metric") if results else None
     metric = metric or "accuracy"
-    ax.set_xlabel(f"simulated time ({_UNIT_WORDS[unit]})", fontsize=9)
+    ax.set_xlabel(f"simulated time ({_UNIT_WORDS[unit]})", fontsize=10)
     ax.set_ylabel(f"regret: table's best - best {metric} so far" if regret
-                  else f"best reported {metric} so far", fontsize=9)
+                  else f"best reported {metric} so far", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right" if regret else "lower right", framealpha=0.9)
+    ax.legend(fontsize=8.5, loc="upper right" if regret else "lower right", framealpha=0.9)
     if title is None and results:
         title = (f"Best {metric} found so far (median, band: quartiles over "
                  f"{results[0].n_repeats} repeats)\n{_describe(results)}")
-    ax.set_title(title or "", fontsize=9)
-    ax.tick_params(labelsize=8)
+    ax.set_title(title or "", fontsize=10)
+    ax.tick_params(labelsize=9)
     ax.figure.tight_layout()
     return ax
 
@@ -1068,14 +1070,14 @@ def plot_summary(results: Sequence[Results], unit: str = "h", title=None, figsiz
     unit = _check_unit(unit)
     plt = _plt()
     n = len(results)
-    fig, axes = plt.subplots(1, 2, figsize=figsize or (max(11.0, 6.5 + 0.6 * n), 5.0),
-                             gridspec_kw={"width_ratios": [max(1.0, 0.16 * n + 0.6), 1.0]})
+    fig, axes = plt.subplots(1, 2, figsize=figsize or (max(12.0, 6.0 + 0.95 * n), 6.6),
+                             gridspec_kw={"width_ratios": [max(4.0, 0.95 * n), 5.5]})
     plot_time_to_goal(results, ax=axes[0], unit=unit, title="Time to goal, every repeat")
     plot_ecdf(results, ax=axes[1], unit=unit, title="Share of repeats at the goal by then")
     if title is None and results:
         title = (f"{_goal_text(results)}, {results[0].n_repeats} repeats per rule: "
-                 f"{_describe(results, width=130)}")
-    fig.suptitle(title or "", fontsize=10)
+                 f"{_describe(results, width=100)}")
+    fig.suptitle(title or "", fontsize=11)
     fig.tight_layout()
     return axes
 
@@ -1117,9 +1119,9 @@ def plot_curves(table, n: int = 100, seed: int = 0, axes=None):
             ax.axhline(float(chance), color="0.3", ls=":", lw=1,
                        label=f"chance level {float(chance):.3f}")
         ax.set_title(name, fontsize=10)
-        ax.set_xlabel("epoch", fontsize=9)
+        ax.set_xlabel("epoch", fontsize=10)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel(metric, fontsize=9)
+    axes[0].set_ylabel(metric, fontsize=10)
     fig = axes[0].figure
     handles = [h for ax in axes for h in ax.get_legend_handles_labels()[0]]
     labels = [lab for ax in axes for lab in ax.get_legend_handles_labels()[1]]
@@ -1131,7 +1133,7 @@ def plot_curves(table, n: int = 100, seed: int = 0, axes=None):
     fig.legend([*(h for h, lab in zip(handles, labels) if lab == "one configuration"),
                 *seen.values()],
                [f"one configuration ({name.split(' by')[0]})" for name in groups] +
-               list(seen), loc="lower center", ncol=4, fontsize=8, frameon=False)
+               list(seen), loc="lower center", ncol=4, fontsize=9, frameon=False)
     head = " \u00b7 ".join(str(x) for x in (
         ("SYNTHETIC " if tm["synthetic"] else "") + str(tm["name"] or "table"), tm["model"],
         tm["data"]) if x)
