@@ -1,11 +1,12 @@
-"""The ``lcore`` command: ``simulate``, ``table``, ``plot``, ``pretrain``.
+"""The ``lcore`` command: ``simulate``, ``report``, ``table``, ``plot``, ``pretrain``.
 
     lcore simulate [TABLE] --rule etr1 --tau 1 --repeats 50 [--goal top0.5%] [--n-jobs 2]
                    [--out results.npz] [--plot fig.png]
     lcore table info [TABLE] | lcore table list
     lcore table import FORMAT PATH --out T.npz [--dataset D] [--set KEY=VALUE ...]
     lcore table fetch NAME --root DIR [--sha256 HEX]
-    lcore plot results.npz --out fig.png         (time-to-goal box plots, Fig. 4/5 style)
+    lcore report [TABLE ...] --out DIR            (the paper's experiment as a Markdown report)
+    lcore plot results.npz --out fig.png         (time-to-goal box plots + CDF, Fig. 4/5 style)
     lcore plot --curves [TABLE] --out fig.png     (learning-curve panels, Fig. 1/2 style)
     lcore pretrain --preset mnist_lenet5 --data-root DIR --n 2000 --epochs 15 --out T.npz
 """
@@ -16,6 +17,32 @@ import argparse
 import json
 import math
 import sys
+
+UNIT_CHOICES = ("s", "min", "h", "epochs")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default in --help, except where there is none to show."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False \
+                or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kw):
+        kw.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kw)
+
+    def add_argument(self, *args, **kw):
+        # an option without a help text still shows its default
+        default = kw.get("default")
+        if kw.get("help") is None and default is not None and default is not False \
+                and kw.get("action") not in ("version", "help"):
+            kw["help"] = "default: %(default)s"
+        return super().add_argument(*args, **kw)
 
 
 def _rule_flags() -> dict:
@@ -95,23 +122,27 @@ def cmd_simulate(args) -> int:
         objective=args.objective, progress=not args.quiet, trace=args.trace, **params,
     )
     results = res if isinstance(res, ResultsList) else ResultsList([res])
-    print(f"table: {table!r}")
-    print(format_summary(results))
+    results.set_table(table)  # what figures say about the table (name, model, data, best)
+    # with --json, stdout carries only the JSON; the human-readable text goes to stderr
+    out = sys.stderr if args.json else sys.stdout
+    print(f"table: {table!r}", file=out)
+    print(format_summary(results, unit=args.unit), file=out)
     if len(results) > 1:
         base = results[0]
         for r in results[1:]:
             c = lcore.results.compare(r, base)
             print(
-                f"{r.rule} vs {base.rule}: median time ratio {c['median_ratio']:.3g} "
-                f"[{c['ci_low']:.3g}, {c['ci_high']:.3g}] (95% bootstrap), "
-                f"{r.rule} sooner in {c['share_a_better']:.0%} of repeats"
+                f"{r.rule} vs {base.rule}: median time ratio {c['median_ratio']:.3f} "
+                f"[{c['ci_low']:.3f}, {c['ci_high']:.3f}] (95% bootstrap), "
+                f"{r.rule} sooner in {c['share_a_better']:.0%} of repeats", file=out
             )
-    if args.json:
-        print(json.dumps([_finite(r.summary()) for r in results], allow_nan=False))
     if args.out:
-        print(f"results written to {results.save(args.out)}")
+        print(f"results written to {results.save(args.out)}", file=out)
     if args.plot:
-        _save_plot(lambda: results.plot(), args.plot)
+        _save_plot(lambda: results.plot_summary(unit=args.unit), args.plot, file=out)
+    if args.json:
+        print(json.dumps([_finite(r.summary(unit=args.unit)) for r in results],
+                         allow_nan=False))
     return 0
 
 
@@ -126,14 +157,14 @@ def _finite(x):
     return x
 
 
-def _save_plot(draw, path):
+def _save_plot(draw, path, file=None):
     import matplotlib
 
     matplotlib.use("Agg")
     ax = draw()
     fig = ax[0].figure if hasattr(ax, "__len__") else ax.figure
     fig.savefig(path, dpi=120)
-    print(f"figure written to {path}")
+    print(f"figure written to {path}", file=file or sys.stdout)
 
 
 def _table_options(pairs):
@@ -211,17 +242,57 @@ def cmd_plot(args) -> int:
     from lcore.results import ResultsList
 
     results = ResultsList.load(args.source)
-    _save_plot(lambda: results.plot(), args.out)
+    draw = {
+        "summary": lambda: results.plot_summary(unit=args.unit),
+        "box": lambda: results.plot(unit=args.unit),
+        "ecdf": lambda: results.plot_ecdf(unit=args.unit),
+        "km": lambda: results.plot_ecdf(unit=args.unit, method="km"),
+        "anytime": lambda: results.plot_anytime(unit=args.unit),
+        "regret": lambda: results.plot_anytime(unit=args.unit, regret=True),
+    }[args.kind]
+    if args.kind in ("anytime", "regret") and any(r.traces is None for r in results):
+        raise ValueError(f"--kind {args.kind} needs traces: make the results with "
+                         "lcore simulate --trace --out FILE")
+    _save_plot(draw, args.out)
+    return 0
+
+
+def _csv(text: str, conv, flag: str) -> list:
+    try:
+        return [conv(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{flag} takes comma-separated values, got {text!r}") from None
+
+
+def cmd_report(args) -> int:
+    from lcore.report import run_report
+
+    tables = args.tables or [None]
+    cmd = "lcore report " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["report"] else None
+    path = run_report(
+        tables=tables, out=args.out, repeats=args.repeats, seed=args.seed, n_jobs=args.n_jobs,
+        goals=[_goal(g) for g in _csv(args.goals, str, "--goals")],
+        choosers=_csv(args.choosers, str, "--choosers"),
+        taus=_csv(args.tau, int, "--tau"), ps=_csv(args.p, float, "--p"),
+        rules=None if args.rules is None else _csv(args.rules, str, "--rules"),
+        max_evals=None if args.max_evals == 0 else args.max_evals,
+        oracle=not args.no_oracle, command=cmd,
+        log=(lambda msg: None) if args.quiet else None,
+    )
+    print(path)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    import lcore
+
+    p = _Parser(
         prog="lcore",
         description="Replay hyperparameter optimization with early-termination rules on "
         "lookup tables.",
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"lcore {lcore.__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("simulate", help="replay HPO with a stopping rule on a lookup table")
     s.add_argument("table", nargs="?", default=None,
@@ -250,7 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--trace", action="store_true", help="keep per-repeat traces in --out")
     s.add_argument("--out", help="write the results to this .npz")
     s.add_argument("--plot", help="write a Fig. 4-style box plot to this image file")
-    s.add_argument("--json", action="store_true", help="also print the summaries as JSON")
+    s.add_argument("--unit", default="h", choices=UNIT_CHOICES,
+                   help="unit of the printed times, the JSON summaries and the figure")
+    s.add_argument("--json", action="store_true",
+                   help="print the summaries as JSON on stdout (everything else to stderr)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_simulate)
 
@@ -274,8 +348,39 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--curves", action="store_true",
                     help="Fig. 1-style panels of random / top / bottom learning curves")
     pl.add_argument("--n", type=int, default=100, help="curves per panel")
+    pl.add_argument("--kind", default="summary",
+                    choices=("summary", "box", "ecdf", "km", "anytime", "regret"),
+                    help="summary: box plots over all repeats + share at the goal over time; "
+                    "anytime / regret: best value so far (needs --trace results)")
+    pl.add_argument("--unit", default="h", choices=UNIT_CHOICES, help="time unit")
     pl.add_argument("--out", required=True, help="image file to write")
     pl.set_defaults(func=cmd_plot)
+
+    rp = sub.add_parser(
+        "report", help="the paper's experiment as one command: a Markdown report with figures",
+        description="Run the rule grid (none, ETR-1 per tau, ETR-2 per p, median, every other "
+        "registered rule) x goals x choosers x repeats on each table, and write DIR/README.md "
+        "with figures in DIR/img and every number in DIR/report.json. Finished cells are "
+        "cached in DIR/cells: a second run reuses them, an interrupted run resumes.")
+    rp.add_argument("tables", nargs="*", metavar="TABLE",
+                    help="table .npz files or shipped table names (default: the shipped table)")
+    rp.add_argument("--out", required=True, help="report folder (created)")
+    rp.add_argument("--repeats", type=int, default=50)
+    rp.add_argument("--seed", type=int, default=0)
+    rp.add_argument("--n-jobs", type=int, default=2)
+    rp.add_argument("--goals", default="top0.25%,top0.5%",
+                    help="comma-separated goals (shares or values)")
+    rp.add_argument("--choosers", default="rf-ei,random")
+    rp.add_argument("--tau", default="1,3,9", help="ETR-1 decision epochs")
+    rp.add_argument("--p", default="0.5,0.8,0.9,0.95", help="ETR-2 shares")
+    rp.add_argument("--rules", help="keep only these rule names (none always stays), e.g. "
+                    "etr1,etr2 for a smaller grid")
+    rp.add_argument("--max-evals", type=int, default=500,
+                    help="evaluations before a repeat counts as a miss (0: the whole table)")
+    rp.add_argument("--no-oracle", action="store_true",
+                    help="skip the terminated='oracle' runs (the leak section)")
+    rp.add_argument("--quiet", action="store_true", help="no progress lines")
+    rp.set_defaults(func=cmd_report)
 
     # listed for --help only: main() hands `lcore pretrain ...` to lcore.pretrain.cli, so that
     # the other commands never import torch

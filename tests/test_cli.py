@@ -62,9 +62,11 @@ def test_simulate_table_file_and_errors(tmp_path, capsys):
     path = synthetic("mnist_lenet5", n=500, epochs=5, seed=0).save(tmp_path / "t.npz")
     assert main(["simulate", str(path), "--rule", "median", "--repeats", "2", "--quiet",
                  "--json", "--chooser", "random"]) == 0
-    out = capsys.readouterr().out
-    summaries = json.loads(out.strip().splitlines()[-1])  # strict JSON: no Infinity
-    assert summaries[0]["rule"] == "median"
+    captured = capsys.readouterr()
+    summaries = json.loads(captured.out)  # stdout is only JSON, strict: no Infinity
+    assert summaries[0]["rule"] == "median" and summaries[0]["unit"] == "h"
+    assert summaries[0]["repeats"] == 2 and "n_censored" in summaries[0]
+    assert "goal =" in captured.err and "table:" in captured.err  # the text goes to stderr
     assert main(["simulate", str(path), "--rule", "etr9", "--quiet"]) == 2
     assert "unknown rule 'etr9'" in capsys.readouterr().err
     assert main(["simulate", str(path), "--rule", "etr1", "--tau", "9", "--quiet"]) == 2
@@ -101,3 +103,62 @@ def test_help(argv):
                           text=True)
     assert proc.returncode == 0 and "usage" in proc.stdout.lower()
     assert np.any([w in proc.stdout for w in ("simulate", "pretrain", "preset")])
+
+
+def test_version(capsys):
+    import lcore
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"lcore {lcore.__version__}"
+
+
+def test_help_shows_defaults():
+    from lcore.cli import build_parser
+
+    p = build_parser()
+    sub = next(a for a in p._actions if a.dest == "command").choices
+    text = sub["simulate"].format_help()
+    assert "(default: top0.5%)" in text and "default: 50" in text and "default: 0" in text
+    assert "(default: None)" not in text and "(default: False)" not in text
+    rep = sub["report"].format_help()
+    assert "default: 1,3,9" in rep and "default: 0.5,0.8,0.9,0.95" in rep
+    assert "default: 500" in rep and "default: rf-ei,random" in rep
+
+
+def test_simulate_text_units_and_plot_kinds(tmp_path, capsys):
+    path = synthetic("mnist_lenet5", n=300, epochs=5, seed=2).save(tmp_path / "t.npz")
+    res = tmp_path / "r.npz"
+    assert main(["simulate", str(path), "--rule", "none,etr1", "--tau", "1", "--repeats", "3",
+                 "--chooser", "random", "--quiet", "--unit", "min", "--trace",
+                 "--out", str(res)]) == 0
+    text = capsys.readouterr().out
+    assert "median min" in text and "reached" in text and "missed" in text
+    for kind in ("summary", "box", "ecdf", "km", "anytime", "regret"):
+        fig = tmp_path / f"{kind}.png"
+        assert main(["plot", str(res), "--kind", kind, "--unit", "s", "--out", str(fig)]) == 0
+        assert fig.stat().st_size > 5000
+    bare = tmp_path / "bare.npz"
+    assert main(["simulate", str(path), "--repeats", "2", "--chooser", "random", "--quiet",
+                 "--out", str(bare)]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(bare), "--kind", "anytime", "--out", str(tmp_path / "x.png")]) == 2
+    assert "--kind anytime needs traces" in capsys.readouterr().err
+
+
+def test_report_command(tmp_path, capsys):
+    path = synthetic("mnist_lenet5", n=300, epochs=5, seed=4).save(tmp_path / "t.npz")
+    out = tmp_path / "rep"
+    argv = ["report", str(path), "--out", str(out), "--repeats", "3", "--n-jobs", "1",
+            "--choosers", "random", "--tau", "1", "--p", "0.9", "--rules", "etr1",
+            "--max-evals", "40"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == str(out / "README.md")
+    assert "[1/2]" in captured.err and "[2/2]" in captured.err
+    assert "etr1(tau=1)" in (out / "README.md").read_text()
+    assert main(argv + ["--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["report", "--out", str(out), "--tau", "x"]) == 2
+    assert "--tau takes comma-separated values, got 'x'" in capsys.readouterr().err
