@@ -287,14 +287,20 @@ def _table_arrays(table: LookupTable, objective: str) -> dict:
     }
 
 
+def _table_settings(table) -> dict:
+    from lcore.results import table_meta
+
+    tm = table_meta(table)  # titles name table, model and data; regret needs the best
+    return {"table_meta": tm, "table_best": tm["best"]}
+
+
 def _results(table, rules, out, traces, settings, ss, goal, chooser, chooser_obj,
              chooser_params, repeats, as_list):
     common = {
         **{k: v for k, v in asdict(settings).items() if k != "trace"},
         "goal_spec": goal if isinstance(goal, str) else float(goal),
         "table": repr(table),
-        "table_meta": {k: table.meta.get(k) for k in ("dataset", "source", "synthetic",
-                                                       "model", "metric")},
+        **_table_settings(table),
         "chooser": chooser if isinstance(chooser, str) else repr(chooser_obj),
         # n_threads changes only the speed: left out, so that compare() pairs such runs
         "chooser_params": {k: v for k, v in (chooser_params or {}).items() if k != "n_threads"},

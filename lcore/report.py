@@ -357,7 +357,7 @@ def run_report(
         gvals = sorted(((_goal_value(t, g), g) for g in goals),
                        key=lambda x: x[0], reverse=tm["mode"] != "min")
         strict = gvals[0][1]
-        from lcore.replay import _rule_label
+        from lcore.replay import _label as _rule_label
 
         label = _rule_label(r)
         spec = {"table": _table_digest(t), "chooser": ch, "terminated": term, "rule": label,
@@ -512,7 +512,7 @@ def _table_section(t, grid, notes, done, cfg, out: Path, slug: str) -> tuple[str
     import matplotlib
 
     matplotlib.use("Agg")
-    from lcore.replay import _rule_label
+    from lcore.replay import _label as _rule_label
     from lcore.results import ResultsList, compare, plot_anytime, plot_curves, table_meta
 
     tm = table_meta(t)
@@ -592,7 +592,7 @@ def _table_section(t, grid, notes, done, cfg, out: Path, slug: str) -> tuple[str
 
 def _etr1_section(t, grid, done, cfg, nums) -> str:
     """How often each chooser picks rows that ETR-1 would stop (the paper's explanation)."""
-    from lcore.replay import _rule_label
+    from lcore.replay import _label as _rule_label
 
     etr1 = [r for r in grid if getattr(r, "name", "") == "etr1"]
     if not etr1:
@@ -647,7 +647,7 @@ def _etr1_section(t, grid, done, cfg, nums) -> str:
 def _oracle_section(t, grid, done, cfg, out, slug, nums) -> str:
     import matplotlib.pyplot as plt
 
-    from lcore.replay import _rule_label
+    from lcore.replay import _label as _rule_label
     from lcore.results import compare
 
     labels = [_rule_label(r) for r in grid if getattr(r, "name", "") != "none"]

@@ -51,7 +51,7 @@ def test_at_goal_errors(table):
 
 def test_rule_grid():
     rules, notes = rule_grid(10, taus=(1, 3, 9, 12), ps=(0.5, 0.9))
-    labels = [lcore.replay._rule_label(r) for r in rules]
+    labels = [r.label for r in rules]
     assert labels[:6] == ["none", "etr1(tau=1)", "etr1(tau=3)", "etr1(tau=9)", "etr2(p=0.5)",
                           "etr2(p=0.9)"]
     assert "median" in labels

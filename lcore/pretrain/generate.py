@@ -815,6 +815,13 @@ def assemble(
         m["license"] = MNIST_LICENSE + "; this table of accuracies is derived from it"
     if "val_class_counts" in data_meta:
         counts = data_meta["val_class_counts"]
+        if (not isinstance(counts, list) or not counts
+                or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0
+                           for c in counts) or sum(counts) <= 0):
+            raise JournalError(
+                f"journal {journal}: data.val_class_counts must be a non-empty list of "
+                f"non-negative ints with a positive sum, got {counts!r}"
+            )
         m["chance"] = float(max(counts)) / float(sum(counts))
     if is_partial:
         m["rows"] = [int(i) for i in present]
