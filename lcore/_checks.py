@@ -36,17 +36,21 @@ def check_real(name: str, value: Any, what: str = "a finite number", low: float 
                low_open: bool = False, allow_inf: bool = False) -> float:
     """Return ``float(value)`` for a real number (finite unless ``allow_inf``), at least
     ``low`` (strictly above it with ``low_open``); raise ValueError otherwise."""
-    ok = (
-        not isinstance(value, (bool, np.bool_))
-        and isinstance(value, numbers.Real)
-        and not math.isnan(value)
-        and (allow_inf or math.isfinite(value))
-    )
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real)
+    x = math.nan
+    if ok:
+        try:
+            x = float(value)
+        except OverflowError:  # an int beyond float range: +-inf
+            x = math.inf if value > 0 else -math.inf
+        ok = not math.isnan(x) and (allow_inf or math.isfinite(x))
     if ok and low is not None:
-        ok = value > low if low_open else value >= low
+        ok = x > low if low_open else x >= low
     if not ok:
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    return float(value)
+        shown = repr(value) if not is_int(value) or abs(value) < 10**30 else (
+            f"an int of {len(str(abs(value)))} digits")
+        raise ValueError(f"{name} must be {what}, got {shown}")
+    return x
 
 
 def check_bool(name: str, value: Any) -> bool:

@@ -385,7 +385,8 @@ def get_chooser(spec: str | Chooser | Callable, **params) -> Chooser:
         raise ValueError(
             f"parameters {sorted(params)} only go with a named chooser ({list(CHOOSERS)})"
         )
-    if isinstance(spec, Chooser) or callable(getattr(spec, "choose", None)):
+    if isinstance(spec, Chooser) or (callable(getattr(spec, "choose", None))
+                                     and not isinstance(spec, (np.generic, np.ndarray))):
         return spec  # a Chooser, or any object following the protocol (duck typing)
     if callable(spec):
         return FunctionChooser(spec)

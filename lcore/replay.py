@@ -78,7 +78,10 @@ def _settings(table, goal, n_init, max_evals, max_time, terminated, objective, n
               count_chooser_time, trace) -> ReplaySettings:
     mode = table.mode  # checked when the table was made
     objective = check_choice("objective", objective, OBJECTIVES)
-    value = float(np.float32(table.resolve_goal(goal, objective=objective)))
+    raw = table.resolve_goal(goal, objective=objective)
+    if not abs(raw) <= float(np.finfo(np.float32).max):
+        raise ValueError(f"goal {goal!r} lies beyond the float32 range of the table's values")
+    value = float(np.float32(raw))
     # values are float32: compare at that precision, so that a row at exactly goal=0.992
     # (stored as 0.99199998) reaches it
     finite = table.acc[~np.isnan(table.acc)]
@@ -419,7 +422,7 @@ def simulate(
     (4,)
     """
     table = _as_table(table)
-    repeats = check_int("repeats", repeats, 1)
+    repeats = check_int("repeats", repeats, 1, 10**7)
     check_bool("progress", progress)
     if n_jobs is not None and (not is_int(n_jobs) or n_jobs == 0):
         raise ValueError(f"n_jobs must be a non-zero int (-1: all cores) or None, got {n_jobs!r}")

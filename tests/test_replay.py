@@ -353,7 +353,7 @@ def test_errors():
         lcore.simulate(table, rule="none", goal=0.9999, progress=False)
     with pytest.raises(ValueError, match="table is empty"):
         lcore.simulate(LookupTable(np.zeros((0, 3)), np.zeros((0, 3))), progress=False)
-    with pytest.raises(ValueError, match="repeats must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"repeats must be an int in \[1, 10000000\], got 0"):
         lcore.simulate(table, rule="none", repeats=0, progress=False)
     with pytest.raises(ValueError, match="terminated must be one of"):
         lcore.simulate(table, rule="none", terminated="drop", progress=False)
