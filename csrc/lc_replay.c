@@ -7,6 +7,13 @@
 
 #include "lc_acq.h"
 
+#if defined(__GNUC__)
+#define LC_INLINE static inline __attribute__((always_inline))
+#else
+#define LC_INLINE static inline
+#endif
+
+
 /* ---- workspace layout ------------------------------------------------------------------ */
 typedef struct {
     uint8_t *active;      /* n */
@@ -80,6 +87,30 @@ static double now_seconds(void) {
 }
 
 /* ---- the loop ---------------------------------------------------------------------------- */
+/* The built-in rules' decision, inlined into the loop (and behind lc_builtin_rule_ops). */
+LC_INLINE int32_t builtin_stop(const lc_builtin_rule *r, const lc_history *h, int64_t trial,
+                               int32_t t) {
+    const double y = LC_CURVE(h, trial)[t - 1];
+    switch (r->kind) {
+    case LC_RULE_ETR1:
+        return t == r->tau && (r->mode > 0 ? y < r->threshold : y > r->threshold);
+    case LC_RULE_ETR2:
+        if (r->best_c < 0 || t != r->tau_c) return 0;
+        return r->mode > 0 ? y < r->p * r->y_tau : r->p * y > r->y_tau;
+    case LC_RULE_MEDIAN: {
+        const int64_t k = r->n_completed;
+        if (t < r->warmup || k < r->min_completed || k == 0) return 0;
+        const double *a = r->sorted_avg + (size_t)(t - 1) * (size_t)r->cap;
+        const double med = (k & 1) ? a[k / 2] : (a[k / 2 - 1] + a[k / 2]) / 2.0;
+        const double best = h->best[trial];
+        return r->mode > 0 ? best < med : best > med;
+    }
+    default:
+        return 0;
+    }
+}
+static int builtin_on_end(void *self, const lc_history *h, int64_t trial);
+
 typedef struct {
     const lc_table *tab;
     const lc_rule *rule;
@@ -100,17 +131,16 @@ static int reaches(int32_t mode, double v, double goal) {
 }
 
 /* Report trial i, ended at `time` (its state already set).  Sets r->done at the goal. */
-static void report(lc_run *r, int64_t i, double time, int stopped) {
+LC_INLINE void report(lc_run *r, int64_t i, double time, int stopped) {
     lc_history *h = r->h;
     const lc_replay_opts *opt = r->opt;
     lc_replay_result *res = r->res;
-    const int32_t T = h->T, mode = opt->mode;
+    const int32_t mode = opt->mode;
     const int64_t row = h->row[i];
     const int32_t epochs = h->n_obs[i];
     /* no finished epoch: accuracy 0 (mode +1); a loss table has nothing to report (NaN:
      * kept from the surrogate's data, never the goal) */
-    const double reported = epochs > 0 ? h->curves[(size_t)i * (size_t)T + (size_t)(epochs - 1)]
-                                       : (mode > 0 ? 0.0 : NAN);
+    const double reported = epochs > 0 ? LC_CURVE(h, i)[epochs - 1] : (mode > 0 ? 0.0 : NAN);
     res->n_evaluated++;
     if (mode > 0 ? reported > res->best_acc : reported < res->best_acc) res->best_acc = reported;
     if (epochs > 0) {
@@ -134,7 +164,8 @@ static void report(lc_run *r, int64_t i, double time, int stopped) {
     }
     if (h->state[i] == LC_TRIAL_COMPLETED) h->n_completed++;
     if (r->rule->ops->on_end) {
-        int e = r->rule->ops->on_end(r->rule->self, h, i);
+        int e = r->rule->ops == &lc_builtin_rule_ops ? builtin_on_end(r->rule->self, h, i)
+                                                       : r->rule->ops->on_end(r->rule->self, h, i);
         if (e < 0) { r->err = e; r->done = 1; return; }
     }
     if (r->trace) {
@@ -163,7 +194,7 @@ static void fill(lc_run *r, int32_t wk, double s) {
     while (!r->done && h->n_trials < opt->max_evals && r->n_active > 0 && s < opt->max_time) {
         int64_t row = LC_CHOOSE_RANDOM;
         double t0 = opt->count_chooser_time ? now_seconds() : 0.0;
-        if (h->n_trials >= opt->n_init) {
+        if (h->n_trials >= opt->n_init && r->chooser->ops != &lc_random_chooser_ops) {
             lc_choice_view v;
             v.n = n;
             v.active = r->w.active;
@@ -188,9 +219,11 @@ static void fill(lc_run *r, int32_t wk, double s) {
         r->n_active--;
 
         const int64_t i = h->n_trials++;
-        double *c = h->curves + (size_t)i * (size_t)T;
-        if (opt->fill_unobserved)
+        h->slot[i] = (opt->fill_unobserved || opt->n_workers > opt->max_evals) ? i : wk;
+        if (opt->fill_unobserved) {
+            double *c = LC_CURVE(h, i);
             for (int32_t t = 0; t < T; t++) c[t] = NAN;
+        }
         h->n_obs[i] = 0;
         h->state[i] = LC_TRIAL_RUNNING;
         h->row[i] = row;
@@ -262,6 +295,8 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
     for (int32_t wk = 0; wk < W && !r.done; wk++) fill(&r, wk, 0.0);
 
     const lc_rule_decide decide = rule->ops->decide;
+    const int builtin = rule->ops == &lc_builtin_rule_ops;
+    const lc_builtin_rule *brule = (const lc_builtin_rule *)rule->self;
     const double sg = mode > 0 ? 1.0 : -1.0;
     while (!r.done) {
         /* the next event: the smallest (time, start counter) among busy workers, and the
@@ -290,7 +325,7 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
         const float *acc = tab->acc + (size_t)row * (size_t)T;
         const float *tim = tab->time + (size_t)row * (size_t)T;
         const int32_t nfin = tab->n_finished[row];
-        double *curve = hist->curves + (size_t)i * (size_t)T;
+        double *curve = LC_CURVE(hist, i);
         double now = r.w.w_time[wk];
         /* the trial's best so far as sg * value ("larger is better"): one comparison */
         double bk = hist->best[i] == hist->best[i] ? sg * hist->best[i] : -INFINITY;
@@ -315,8 +350,12 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
             if (decide && t < T) {
                 hist->n_obs[i] = t;
                 hist->best[i] = sg * bk;
-                e = decide(rule->self, hist, i, t, &stop);
-                if (e < 0) return e;
+                if (builtin) {
+                    stop = builtin_stop(brule, hist, i, t);
+                } else {
+                    e = decide(rule->self, hist, i, t, &stop);
+                    if (e < 0) return e;
+                }
             }
             if (stop || t == nfin) { ended = 1; break; }
             const double next = now + (double)tim[t];
@@ -393,7 +432,7 @@ static int builtin_on_end(void *self, const lc_history *h, int64_t trial) {
     lc_builtin_rule *r = (lc_builtin_rule *)self;
     if (h->state[trial] != LC_TRIAL_COMPLETED) return 0;
     const int32_t T = h->T;
-    const double *curve = h->curves + (size_t)trial * (size_t)T;
+    const double *curve = LC_CURVE(h, trial);
     if (r->kind == LC_RULE_MEDIAN) {
         double s = 0.0;
         for (int32_t t = 0; t < T; t++) {
@@ -403,9 +442,9 @@ static int builtin_on_end(void *self, const lc_history *h, int64_t trial) {
         }
     } else if (r->kind == LC_RULE_ETR2) {
         const double fin = curve[T - 1];
-        const double *bc = r->best_c >= 0 ? h->curves + (size_t)r->best_c * (size_t)T : NULL;
-        if (!bc || (r->mode > 0 ? fin > bc[T - 1] : fin < bc[T - 1])) {
+        if (r->best_c < 0 || (r->mode > 0 ? fin > r->best_final : fin < r->best_final)) {
             r->best_c = trial;
+            r->best_final = fin;
             int32_t tau = 1;
             for (int32_t i = T; i >= 1; i--) {
                 const int ok = r->mode > 0 ? curve[i - 1] <= r->q * fin
@@ -422,28 +461,7 @@ static int builtin_on_end(void *self, const lc_history *h, int64_t trial) {
 
 static int builtin_decide(void *self, const lc_history *h, int64_t trial, int32_t t,
                           int32_t *stop) {
-    const lc_builtin_rule *r = (const lc_builtin_rule *)self;
-    const double y = h->curves[(size_t)trial * (size_t)h->T + (size_t)(t - 1)];
-    switch (r->kind) {
-    case LC_RULE_ETR1:
-        *stop = t == r->tau && (r->mode > 0 ? y < r->threshold : y > r->threshold);
-        break;
-    case LC_RULE_ETR2:
-        if (r->best_c < 0 || t != r->tau_c) { *stop = 0; break; }
-        *stop = r->mode > 0 ? y < r->p * r->y_tau : r->p * y > r->y_tau;
-        break;
-    case LC_RULE_MEDIAN: {
-        const int64_t k = r->n_completed;
-        if (t < r->warmup || k < r->min_completed || k == 0) { *stop = 0; break; }
-        const double *a = r->sorted_avg + (size_t)(t - 1) * (size_t)r->cap;
-        const double med = (k & 1) ? a[k / 2] : (a[k / 2 - 1] + a[k / 2]) / 2.0;
-        const double best = h->best[trial];
-        *stop = r->mode > 0 ? best < med : best > med;
-        break;
-    }
-    default:
-        *stop = 0;
-    }
+    *stop = builtin_stop((const lc_builtin_rule *)self, h, trial, t);
     return 0;
 }
 
@@ -453,7 +471,7 @@ const lc_rule_ops lc_never_rule_ops = {NULL, NULL, NULL};
 static int cfunc_decide(void *self, const lc_history *h, int64_t trial, int32_t t,
                         int32_t *stop) {
     const lc_cfunc_rule *r = (const lc_cfunc_rule *)self;
-    const int32_t v = r->fn(h->curves + (size_t)trial * (size_t)h->T, t, h->T, h->n_trials,
+    const int32_t v = r->fn(LC_CURVE(h, trial), t, h->T, h->n_trials,
                             h->curves, h->n_obs, h->state, h->incumbent);
     if (v < 0 || v > 1) return LC_ERR_RULE;
     *stop = v;

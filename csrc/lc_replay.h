@@ -66,14 +66,20 @@ typedef struct {
     int32_t mode;              /* +1: larger is better; -1: smaller is better */
     int64_t n_trials;          /* trials started so far */
     int64_t n_completed;
-    double *curves;            /* cap x T: curves[i*T + t-1]; NaN where not observed yet
-                                  when opts.fill_unobserved (else undefined there) */
+    double *curves;            /* rows of T: trial i's curve is LC_CURVE(h, i); NaN where
+                                  not observed yet when opts.fill_unobserved */
+    int64_t *slot;             /* cap: the row of curves that holds trial i's curve: i when
+                                  opts.fill_unobserved, else its worker (the built-in rules
+                                  read a curve only while its trial runs or as it ends, so
+                                  W rows kept hot in cache are enough) */
     int32_t *n_obs;            /* cap: epochs observed */
     int8_t *state;             /* cap: LC_TRIAL_* */
     int64_t *row;              /* cap: table row */
     double *best;              /* cap: best observed value by mode (NaN before the first) */
     double incumbent;          /* best value reported by a trial with >= 1 epoch; NaN none */
 } lc_history;
+
+#define LC_CURVE(h, i) ((h)->curves + (size_t)(h)->slot[i] * (size_t)(h)->T)
 
 typedef int (*lc_rule_decide)(void *self, const lc_history *h, int64_t trial, int32_t t,
                               int32_t *stop);
@@ -174,6 +180,7 @@ typedef struct {
     double *sorted_avg;        /* MEDIAN: T x cap running averages of completed trials */
     int64_t n_completed;
     int64_t best_c;            /* ETR2: best completed trial (-1: none) */
+    double best_final;         /* ETR2: its final value */
     int32_t tau_c;
     double y_tau;
 } lc_builtin_rule;

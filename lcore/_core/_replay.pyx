@@ -249,6 +249,8 @@ def run_repeats(
     h_state = np.zeros(cap, dtype=np.int8)
     h_row = np.zeros(cap, dtype=np.int64)
     h_best = np.empty(cap, dtype=np.float64)
+    h_slot = np.zeros(cap, dtype=np.int64)
+    cdef int64_t[::1] hsl = h_slot
     cdef double[:, ::1] hc = h_curves
     cdef int32_t[::1] hn = h_nobs
     cdef int8_t[::1] hs = h_state
@@ -256,6 +258,7 @@ def run_repeats(
     cdef double[::1] hb = h_best
     cdef lc_history hist
     hist.curves = &hc[0, 0]
+    hist.slot = &hsl[0]
     hist.n_obs = &hn[0]
     hist.state = &hs[0]
     hist.row = &hr[0]

@@ -34,6 +34,7 @@ cdef extern from "lc_replay.h" nogil:
         int64_t n_trials
         int64_t n_completed
         double *curves
+        int64_t *slot
         int32_t *n_obs
         int8_t *state
         int64_t *row
