@@ -88,9 +88,8 @@ static double now_seconds(void) {
 
 /* ---- the loop ---------------------------------------------------------------------------- */
 /* The built-in rules' decision, inlined into the loop (and behind lc_builtin_rule_ops). */
-LC_INLINE int32_t builtin_stop(const lc_builtin_rule *r, const lc_history *h, int64_t trial,
-                               int32_t t) {
-    const double y = LC_CURVE(h, trial)[t - 1];
+LC_INLINE int32_t builtin_stop(const lc_builtin_rule *r, int32_t t, double y, double best) {
+    /* y: the trial's value at epoch t; best: its best value so far (by mode) */
     switch (r->kind) {
     case LC_RULE_ETR1:
         return t == r->tau && (r->mode > 0 ? y < r->threshold : y > r->threshold);
@@ -102,7 +101,6 @@ LC_INLINE int32_t builtin_stop(const lc_builtin_rule *r, const lc_history *h, in
         if (t < r->warmup || k < r->min_completed || k == 0) return 0;
         const double *a = r->sorted_avg + (size_t)(t - 1) * (size_t)r->cap;
         const double med = (k & 1) ? a[k / 2] : (a[k / 2 - 1] + a[k / 2]) / 2.0;
-        const double best = h->best[trial];
         return r->mode > 0 ? best < med : best > med;
     }
     default:
@@ -348,11 +346,11 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
             if (sg * y > bk) bk = sg * y;
             events++;
             if (decide && t < T) {
-                hist->n_obs[i] = t;
-                hist->best[i] = sg * bk;
-                if (builtin) {
-                    stop = builtin_stop(brule, hist, i, t);
+                if (builtin) {  /* inline; reads no history array */
+                    stop = builtin_stop(brule, t, y, sg * bk);
                 } else {
+                    hist->n_obs[i] = t;
+                    hist->best[i] = sg * bk;
                     e = decide(rule->self, hist, i, t, &stop);
                     if (e < 0) return e;
                 }
@@ -461,7 +459,8 @@ static int builtin_on_end(void *self, const lc_history *h, int64_t trial) {
 
 static int builtin_decide(void *self, const lc_history *h, int64_t trial, int32_t t,
                           int32_t *stop) {
-    *stop = builtin_stop((const lc_builtin_rule *)self, h, trial, t);
+    *stop = builtin_stop((const lc_builtin_rule *)self, t, LC_CURVE(h, trial)[t - 1],
+                         h->best[trial]);
     return 0;
 }
 
