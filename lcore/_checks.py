@@ -28,8 +28,15 @@ def check_int(name: str, value: Any, low: int, high: int | None = None, desc: st
     if not (is_int(value) and value >= low and (high is None or value <= high)):
         if not desc:
             desc = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be an int {desc}, got {value!r}")
+        raise ValueError(f"{name} must be an int {desc}, got {_shown(value)}")
     return int(value)
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, or "an int of N digits" for a huge int (no screenfuls of digits)."""
+    if is_int(value) and abs(value) >= 10**30:
+        return f"an int of {len(str(abs(value)))} digits"
+    return repr(value)
 
 
 def check_real(name: str, value: Any, what: str = "a finite number", low: float | None = None,
@@ -47,9 +54,7 @@ def check_real(name: str, value: Any, what: str = "a finite number", low: float 
     if ok and low is not None:
         ok = x > low if low_open else x >= low
     if not ok:
-        shown = repr(value) if not is_int(value) or abs(value) < 10**30 else (
-            f"an int of {len(str(abs(value)))} digits")
-        raise ValueError(f"{name} must be {what}, got {shown}")
+        raise ValueError(f"{name} must be {what}, got {_shown(value)}")
     return x
 
 

@@ -231,12 +231,12 @@ def _resolve_chooser(chooser, chooser_params: dict | None, table: LookupTable):
 def repeat_states(ss: np.random.SeedSequence, lo: int, hi: int) -> np.ndarray:
     """The C generator states of repeats ``lo .. hi-1``: those of
     ``ss.spawn(R)[lo:hi]`` for a fresh ``ss``, made without spawning all R children."""
-    states = [
-        state_from_seed_sequence(np.random.SeedSequence(
-            ss.entropy, spawn_key=tuple(ss.spawn_key) + (i,), pool_size=ss.pool_size))
-        for i in range(lo, hi)
-    ]
-    return np.ascontiguousarray(np.stack(states), dtype=np.uint64)
+    out = np.empty((hi - lo, 4), dtype=np.uint64)
+    key = tuple(ss.spawn_key)
+    for i in range(lo, hi):
+        out[i - lo] = state_from_seed_sequence(np.random.SeedSequence(
+            ss.entropy, spawn_key=key + (i,), pool_size=ss.pool_size))
+    return out
 
 
 # ------------------------------------------------------------------------------------------

@@ -238,3 +238,17 @@ def test_monitor_and_pruner_expose_every_trial_with_its_state():
     states = hist.trial_states
     assert hist.n_trials == 12 and (states == COMPLETED).sum() == len(hist)
     assert set(states.tolist()) <= {COMPLETED, STOPPED}
+
+
+def test_huge_counts_are_clear(table):
+    res = lcore.simulate(table, rule="median", min_completed=2**40, chooser="random",
+                         repeats=2, progress=False)
+    assert res.n_stopped.sum() == 0  # more completed trials than the table has: never stops
+    with pytest.raises(ValueError, match=r"repeats must be an int in \[1, 10000000\]"):
+        lcore.simulate(table, repeats=10**7 + 1, progress=False)
+    with pytest.raises(ValueError, match="goal must be finite"):
+        lcore.simulate(table, goal=10**400, progress=False)
+    with pytest.raises(ValueError, match="n_init must be an int in .*, got an int of 31 digits"):
+        lcore.simulate(table, n_init=10**30, progress=False)
+    res = lcore.simulate(table, chooser="random", max_time=10**400, repeats=2, progress=False)
+    assert res.settings["max_time"] is None
