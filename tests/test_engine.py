@@ -17,17 +17,9 @@ def table():
     return synthetic("mnist_lenet5", n=300, epochs=6, seed=4)
 
 
+from _replay_helpers import same  # noqa: E402
+
 KW = dict(goal="top2%", repeats=4, seed=3, progress=False, trace=True)
-
-
-def same(a, b):
-    for f in ("success", "time_to_goal", "n_evaluated", "n_stopped", "epochs_trained",
-              "best_acc", "n_harmful_stops"):
-        np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)
-    for x, y in zip(a.traces, b.traces):
-        assert set(x) == set(y)
-        for f in x:
-            np.testing.assert_array_equal(x[f], y[f], err_msg=f)
 
 
 # ---- Python rules and choosers through the adapter ------------------------------------------
