@@ -119,13 +119,15 @@ def cmd_simulate(args) -> int:
         n_jobs=args.n_jobs, chooser=args.chooser, chooser_params=chooser_params,
         n_init=args.n_init,
         max_evals=args.max_evals, max_time=args.max_time, terminated=args.terminated,
-        objective=args.objective, progress=not args.quiet, trace=args.trace, **params,
+        objective=args.objective, progress=not args.quiet, trace=args.trace,
+        n_workers=args.workers, **params,
     )
     results = res if isinstance(res, ResultsList) else ResultsList([res])
     results.set_table(table)  # what figures say about the table (name, model, data, best)
     # with --json, stdout carries only the JSON; the human-readable text goes to stderr
     out = sys.stderr if args.json else sys.stdout
-    print(f"table: {table!r}", file=out)
+    tm = results[0].settings.get("table_meta") or {}
+    print(f"table: {table!r}" + (f"; {tm['data']}" if tm.get("data") else ""), file=out)
     print(format_summary(results, unit=args.unit), file=out)
     if len(results) > 1:
         base = results[0]
@@ -313,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--chooser", default="rf-ei", help="rf-ei or random")
     s.add_argument("--threads", type=int,
                    help="threads per rf-ei step (same results; e.g. 2 with --n-jobs 1)")
+    s.add_argument("--workers", type=int, default=1,
+                   help="rows trained at once in each simulated run (n_workers)")
     s.add_argument("--n-init", type=int, default=1)
     s.add_argument("--max-evals", type=int)
     s.add_argument("--max-time", type=float, help="seconds of simulated time")

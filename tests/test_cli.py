@@ -162,3 +162,13 @@ def test_report_command(tmp_path, capsys):
     assert capsys.readouterr().err == ""
     assert main(["report", "--out", str(out), "--tau", "x"]) == 2
     assert "--tau takes comma-separated values, got 'x'" in capsys.readouterr().err
+
+
+def test_simulate_workers_flag(capsys):
+    assert main(["simulate", "--rule", "none", "--repeats", "2", "--quiet", "--chooser",
+                 "random", "--workers", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "2/2" in out and "14×14" in out
+    assert main(["simulate", "--repeats", "2", "--quiet", "--chooser", "random",
+                 "--workers", "0"]) == 2
+    assert "n_workers must be an int in [1, 4096], got 0" in capsys.readouterr().err
