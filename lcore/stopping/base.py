@@ -171,7 +171,10 @@ def previous_observed(curve: np.ndarray, t: int) -> int:
 
 
 class History:
-    """Completed curves of a study (trials that reached the horizon), kept append-only.
+    """What a rule sees of the other trials: the completed curves (trials that reached the
+    horizon, kept append-only), the incumbent, and a record of every trial so far with its
+    curve and state (:attr:`trial_curves`, :attr:`trial_epochs`, :attr:`trial_states`; kept by
+    the simulator, :class:`~lcore.stopping.Monitor` and the Optuna pruner).
 
     Rules read the completed curves through this object; it keeps, incrementally, what the
     built-in rules need so that a decision costs O(1) (median) or O(T) once per change of the
