@@ -29,8 +29,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ACQ = ["lc_acq", "lc_ei", "lc_acq_layout", "lc_acq_descent", "lc_acq_simd", "lc_acq_threads",
        "lc_predict_set"]
 # extension -> extra C kernels it links (besides its own csrc/lc_NAME.c)
+# the C stopping rules: the registry (lc_rules.c) and every csrc/lc_rule_*.c
+RULES_C = ["lc_rules"] + sorted(
+    os.path.splitext(os.path.basename(p))[0]
+    for p in glob.glob(os.path.join(HERE, "csrc", "lc_rule_*.c"))
+)
 C_DEPS = {
-    "_replay": ["lc_forest", *ACQ],
+    "_replay": ["lc_forest", *ACQ, *RULES_C],
     "_forest": ACQ,
 }
 

@@ -53,6 +53,35 @@ def _rule_flags() -> dict:
 
 _RULE_FLAGS = _rule_flags()
 
+# what the flags of the paper's rules say; the others name the rules that take them
+_FLAG_HELP = {
+    "tau": "ETR-1 decision epoch (several: 1,3,9)",
+    "r": "ETR-1 chance level (default 0.1)",
+    "eps": "ETR-1 margin (default 0.05)",
+    "p": "ETR-2 share of the best completed curve (several: 0.8,0.9)",
+    "q": "ETR-2 knee share (default 0.75)",
+    "min_completed": "median rule: completed rows needed",
+    "warmup": "median rule: first epoch it may stop at",
+}
+
+
+def _rule_names() -> list:
+    from lcore.stopping.registry import RULES
+
+    return list(RULES)
+
+
+def _flag_help(k: str) -> str:
+    from lcore.stopping.registry import RULES
+
+    takers = [n for n, cls in RULES.items() if k in cls.param_defaults()]
+    text = _FLAG_HELP.get(k, "parameter " + k)
+    others = [n for n in takers if k not in _FLAG_HELP or n in ("etr1", "etr2", "median")]
+    extra = [n for n in takers if n not in others]
+    if k not in _FLAG_HELP:
+        return f"{text} of {', '.join(takers)} (several: comma-separated)"
+    return text + (f"; also {', '.join(extra)}" if extra else "")
+
 
 def _rule_specs(args):
     """Rule(s) from --rule (comma-separated names) and the parameter flags.
@@ -300,14 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("table", nargs="?", default=None,
                    help="a table .npz or a shipped table name (default: the shipped table)")
     s.add_argument("--rule", default="none",
-                   help="none, etr1, etr2, median, or several separated by commas")
-    s.add_argument("--tau", help="ETR-1 decision epoch (several: 1,3,9)")
-    s.add_argument("--r", help="ETR-1 chance level (default 0.1)")
-    s.add_argument("--eps", help="ETR-1 margin (default 0.05)")
-    s.add_argument("--p", help="ETR-2 share of the best completed curve (several: 0.8,0.9)")
-    s.add_argument("--q", help="ETR-2 knee share (default 0.75)")
-    s.add_argument("--min-completed", help="median rule: completed rows needed")
-    s.add_argument("--warmup", help="median rule: first epoch it may stop at")
+                   help="a rule name (lcore.stopping.RULES: " + ", ".join(_rule_names())
+                   + "), or several separated by commas")
+    for k in _RULE_FLAGS:  # one flag per numeric rule parameter, from the rule classes
+        s.add_argument("--" + k.replace("_", "-"), dest=k, help=_flag_help(k))
     s.add_argument("--goal", default="top0.5%", help="accuracy (0.992) or share (top0.5%%)")
     s.add_argument("--repeats", type=int, default=50)
     s.add_argument("--seed", type=int, default=0)

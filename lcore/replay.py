@@ -156,9 +156,7 @@ def _resolve_rules(rule, rule_params: dict, T: int, mode: str) -> list:
 
 
 def _check_rule(r, T: int, mode: str) -> None:
-    from lcore.stopping import Never
-
-    if getattr(r, "mode", "max") != mode and not isinstance(r, Never):  # "none" fits both
+    if getattr(r, "mode", "max") != mode and not getattr(r, "mode_free", False):
         raise ValueError(
             f"rule {r!r} has mode={getattr(r, 'mode', 'max')!r}, but the table's mode is "
             f"{mode!r}: build it with mode={mode!r}"
@@ -182,7 +180,8 @@ def _label(r) -> str:
 
 
 def _rule_spec(r) -> tuple:
-    """How the C loop runs rule ``r``: ("builtin", fields, label), ("cfunc", obj, label) or
+    """How the C loop runs rule ``r``: ("builtin", fields, label), ("cfunc", obj, label),
+    ("crule", (name, params, inner spec), label) for a rule with a C twin, or
     ("python", r, label)."""
     from lcore.stopping import ETR1, ETR2, MedianRule, Never
     from lcore.stopping.compiled import CompiledRule
@@ -190,6 +189,12 @@ def _rule_spec(r) -> tuple:
     label = _label(r)
     if isinstance(r, CompiledRule):
         return ("cfunc", r, label)
+    if "_c_rule" in type(r).__dict__:  # a C twin defined by the rule's own class
+        name, par, inner = r._c_rule()
+        inner_spec = None if inner is None else _rule_spec(inner)
+        if inner_spec is None or inner_spec[0] in ("builtin", "crule"):
+            return ("crule", (name, [float(v) for v in par], inner_spec), label)
+        return ("python", r, label)
     if type(r) not in (ETR1, ETR2, MedianRule, Never):
         return ("python", r, label)
     d = {"kind": _C_RULE_KIND[r.name], "mode": 1 if r.mode == "max" else -1}

@@ -24,9 +24,10 @@ if "n_workers" not in inspect.signature(lcore.simulate).parameters:
 
 from lcore._rng import state_from_seed_sequence  # noqa: E402
 from lcore.forest import RandomForest  # noqa: E402
-from lcore.table import LookupTable, synthetic  # noqa: E402
+from lcore.table import LookupTable  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _replay_helpers import awkward_max_table, loss_table  # noqa: E402, F401
 from reference_replay import reference_replay  # noqa: E402
 
 HAS_WORKERS = "n_workers" in inspect.signature(lcore.simulate).parameters
@@ -34,45 +35,6 @@ N_TREES = 10
 
 
 # ---- tables -------------------------------------------------------------------------------
-
-def awkward_max_table(n=48, T=5, seed=3):
-    """Accuracies with ties, failed rows (one with no finished epoch), zero-time epochs and
-    whole-second epoch times (1, 2 or 3 s), so that epoch ends coincide across workers."""
-    t = synthetic("mnist_lenet5", n=n, epochs=T, seed=seed, failure_rate=0.0)
-    rng = np.random.default_rng(seed)
-    acc = t.acc.astype(np.float32).copy()
-    acc[::4] = np.round(acc[::4] * 10) / 10       # many exact ties
-    acc[[1, 6, 17]] = acc[0]                     # whole-curve ties, with the goal row too
-    time = rng.integers(1, 4, size=(n, T)).astype(np.float32)
-    time[::6, 1] = 0.0                           # zero-time epochs
-    time[5, 0] = 0.0                             # a zero-time first epoch
-    acc[2] = np.nan                              # no finished epoch
-    acc[7, 1:] = np.nan                          # failed after epoch 1
-    acc[11, 3:] = np.nan                         # failed after epoch 3
-    time[np.isnan(acc)] = 0.0
-    return LookupTable(acc, time, unit=t.unit, space=t.space, meta={"dataset": "awkward"})
-
-
-def loss_table(n=40, T=5, seed=5):
-    """Validation losses in about [0.2, 3.2] (mode "min"): ties, failed rows, zero-time and
-    whole-second epoch times."""
-    rng = np.random.default_rng(seed)
-    start = rng.uniform(1.5, 3.0, n)[:, None]
-    floor = rng.uniform(0.2, 1.4, n)[:, None]
-    rate = rng.uniform(0.5, 3.0, n)[:, None]
-    t = np.arange(1, T + 1)[None, :]
-    loss = floor + (start - floor) * np.exp(-t / rate) + rng.normal(0, 0.03, (n, T))
-    loss[::3] = np.round(loss[::3] * 4) / 4      # exact ties
-    loss[[4, 13]] = loss[1]
-    loss = loss.astype(np.float32)
-    loss[8, 2:] = np.nan                         # failed after epoch 2
-    loss[12, 1:] = np.nan                        # failed after epoch 1
-    time = rng.integers(1, 4, size=(n, T)).astype(np.float32)
-    time[::5, 2] = 0.0
-    time[np.isnan(loss)] = 0.0
-    unit = rng.random((n, 3))
-    return LookupTable(loss, time, unit=unit, meta={"mode": "min", "metric": "valid_loss"})
-
 
 MAX_RULES = [
     ("none", {}),

@@ -17,6 +17,7 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from lcore._core.lc_replay cimport (
+    lc_rule_kind, lc_rule_kind_at, lc_rule_kind_count, lc_rule_kind_find,
     LC_CHOOSE_RANDOM, LC_ERR_CHOOSER, LC_ERR_RULE, LC_RULE_NONE, LC_TRIAL_COMPLETED,
     LC_TRIAL_RUNNING, lc_builtin_rule, lc_builtin_rule_bytes, lc_builtin_rule_init,
     lc_builtin_rule_ops, lc_never_rule_ops, lc_cfunc_rule, lc_cfunc_rule_ops, lc_choice_view, lc_chooser,
@@ -195,6 +196,114 @@ _py_chooser_ops.choose = _py_chooser_choose
 
 
 # ---- the loop over repeats and rules --------------------------------------------------------
+cdef class _CMem:
+    """A 64-byte aligned, zeroed block of C memory, freed with the object."""
+    cdef void *raw
+    cdef void *ptr
+
+    def __cinit__(self, size_t nbytes):
+        self.raw = malloc(nbytes + 64)
+        if self.raw == NULL:
+            raise MemoryError(f"could not allocate {nbytes} bytes for a rule's state")
+        self.ptr = <void *>((<uintptr_t>self.raw + 63) & ~(<uintptr_t>63))
+        memset(self.ptr, 0, nbytes)
+
+    def __dealloc__(self):
+        free(self.raw)
+
+
+def _needs_all_curves(tuple spec):
+    """Whether rule ``spec`` reads the curves of other running trials (the loop then keeps a
+    curve row per trial)."""
+    cdef const lc_rule_kind *kd
+    if spec[0] in ("python", "cfunc"):
+        return True
+    if spec[0] == "crule":
+        name, par, inner = spec[1]
+        kd = lc_rule_kind_find(name.encode())
+        return bool(kd == NULL or kd.needs_all_curves) or (
+            inner is not None and _needs_all_curves(inner))
+    return False
+
+
+def c_rule_kinds():
+    """The names of the rules written in C (csrc/lc_rules.c's registry), with their number of
+    parameters and flags: {name: (n_params, needs_all_curves, needs_inner)}."""
+    cdef const lc_rule_kind *kd
+    out = {}
+    for i in range(lc_rule_kind_count()):
+        kd = lc_rule_kind_at(i)
+        out[kd.name.decode()] = (kd.n_params, kd.needs_all_curves, kd.needs_inner)
+    return out
+
+
+cdef int _build_c_rule(tuple spec, int32_t T, int64_t cap, int32_t mode, lc_rule *out,
+                       list keep) except -1:
+    """Build the C rule ``spec`` ("builtin", "cfunc" or "crule") into ``out``; its memory goes
+    to ``keep``."""
+    cdef _CMem m, m2
+    cdef lc_builtin_rule *bi
+    cdef lc_cfunc_rule *cf
+    cdef const lc_rule_kind *kd
+    cdef lc_rule inner_rule
+    cdef const lc_rule *inner_ptr = NULL
+    cdef double[::1] pv
+    cdef uintptr_t addr
+    kind, body, label = spec
+    if kind == "builtin":
+        m = _CMem(sizeof(lc_builtin_rule))
+        bi = <lc_builtin_rule *>m.ptr
+        bi.kind = body["kind"]
+        bi.mode = body["mode"]
+        bi.tau = body.get("tau", 0)
+        bi.threshold = body.get("threshold", 0.0)
+        bi.p = body.get("p", 0.0)
+        bi.q = body.get("q", 0.0)
+        bi.min_completed = body.get("min_completed", 1)
+        bi.warmup = body.get("warmup", 1)
+        m2 = _CMem(lc_builtin_rule_bytes(bi.kind, T, cap))
+        lc_builtin_rule_init(bi, m2.ptr, T, cap)
+        keep.extend((m, m2))
+        out.ops = &lc_never_rule_ops if bi.kind == LC_RULE_NONE else &lc_builtin_rule_ops
+        out.self = bi
+        return 0
+    if kind == "cfunc":
+        m = _CMem(sizeof(lc_cfunc_rule))
+        cf = <lc_cfunc_rule *>m.ptr
+        addr = body
+        cf.fn = <lc_rule_cfunc>addr
+        keep.append(m)
+        out.ops = &lc_cfunc_rule_ops
+        out.self = cf
+        return 0
+    if kind != "crule":
+        raise ValueError(f"rule {label}: no C implementation ({kind!r})")
+    name, par, inner = body
+    kd = lc_rule_kind_find(name.encode())
+    if kd == NULL:
+        raise ValueError(f"rule {label}: no C rule named {name!r} in this build")
+    params = np.ascontiguousarray(par, dtype=np.float64)
+    if params.shape[0] != kd.n_params:
+        raise ValueError(f"rule {label}: the C rule {name!r} takes {kd.n_params} parameters, "
+                         f"got {params.shape[0]}")
+    if (inner is not None) != bool(kd.needs_inner):
+        raise ValueError(f"rule {label}: the C rule {name!r} "
+                         + ("wraps a rule" if kd.needs_inner else "wraps no rule"))
+    if inner is not None:
+        _build_c_rule(inner, T, cap, mode, &inner_rule, keep)
+        inner_ptr = &inner_rule
+    keep.append(params)
+    pv = params if params.shape[0] else np.zeros(1)
+    m = _CMem(kd.bytes(&pv[0], T, cap))
+    if kd.init(m.ptr, &pv[0], T, cap, mode, inner_ptr) != 0:
+        raise ValueError(f"rule {label}: the C rule {name!r} refused its parameters "
+                         f"{list(par)!r}")
+    keep.append(m)
+    out.ops = kd.ops
+    out.self = m.ptr
+    return 0
+
+
 def run_repeats(
     const float[:, ::1] acc,
     const float[:, ::1] time,
@@ -212,7 +321,9 @@ def run_repeats(
     """Run repeats (one per row of ``states``) for every rule of ``rules``.
 
     ``rules`` holds ``("builtin", fields, label)`` (the lc_builtin_rule fields as a dict),
-    ``("cfunc", address, label)`` or ``("python", rule, label)``; ``chooser`` is
+    ``("cfunc", address, label)``, ``("crule", (name, params, inner), label)`` (a rule of
+    csrc/lc_rules.c's registry: its float64 parameter vector and the spec of the rule it wraps,
+    or None) or ``("python", rule, label)``; ``chooser`` is
     ``("random",)``, ``("rf-ei", forest_fields)`` or ``("python", chooser, label)``;
     ``opts`` the lc_replay_opts fields.  Returns ``(results, traces)``: results[field] of
     shape (n_rules, n_repeats); traces None or per rule a list (per repeat) of dicts of
@@ -241,7 +352,8 @@ def run_repeats(
     opt.n_workers = opts["n_workers"]
     opt.count_chooser_time = opts["count_chooser_time"]
     # rules other than the built-ins read every trial's curve: NaN where not observed
-    opt.fill_unobserved = any(r[0] != "builtin" for r in rules) or chooser[0] == "python"
+    opt.fill_unobserved = (any(_needs_all_curves(r) for r in rules)
+                           or chooser[0] == "python")
 
     # the trials of the running repeat: numpy buffers, so that Python rules see views of them
     h_curves = np.empty((cap, T), dtype=np.float64)
@@ -265,9 +377,6 @@ def run_repeats(
     hist.best = &hb[0]
 
     cdef lc_rule *crules = <lc_rule *>malloc(sizeof(lc_rule) * n_rules)
-    cdef lc_builtin_rule *bi = <lc_builtin_rule *>malloc(sizeof(lc_builtin_rule) * n_rules)
-    cdef lc_cfunc_rule *cf = <lc_cfunc_rule *>malloc(sizeof(lc_cfunc_rule) * n_rules)
-    cdef void **rule_mem = <void **>malloc(sizeof(void *) * n_rules)
     cdef void *work = malloc(lc_replay_workspace_bytes(n, cap, opt.n_workers) + 64)
     cdef void *rfei_mem = NULL
     cdef lc_rfei_ctx ctx
@@ -276,43 +385,21 @@ def run_repeats(
     cdef lc_chooser ch
     cdef const double[:, ::1] Xv
     cdef Py_ssize_t k, i
-    cdef uintptr_t addr
     cdef int vtotal = 0, n_threads = 1
-    if crules == NULL or bi == NULL or cf == NULL or rule_mem == NULL or work == NULL:
-        free(crules); free(bi); free(cf); free(rule_mem); free(work)
+    if crules == NULL or work == NULL:
+        free(crules); free(work)
         raise MemoryError("could not allocate the replay workspace")
-    for k in range(n_rules):
-        rule_mem[k] = NULL
     adapters = [None] * n_rules
+    keep = []          # the C rules' state blocks, freed when the run ends
     try:
         for k in range(n_rules):
             kind, spec, label = rules[k]
-            if kind == "builtin":
-                memset(&bi[k], 0, sizeof(lc_builtin_rule))
-                bi[k].kind = spec["kind"]
-                bi[k].mode = spec["mode"]
-                bi[k].tau = spec.get("tau", 0)
-                bi[k].threshold = spec.get("threshold", 0.0)
-                bi[k].p = spec.get("p", 0.0)
-                bi[k].q = spec.get("q", 0.0)
-                bi[k].min_completed = spec.get("min_completed", 1)
-                bi[k].warmup = spec.get("warmup", 1)
-                rule_mem[k] = malloc(lc_builtin_rule_bytes(bi[k].kind, T, cap))
-                if rule_mem[k] == NULL:
-                    raise MemoryError("could not allocate a rule's state")
-                lc_builtin_rule_init(&bi[k], rule_mem[k], T, cap)
-                crules[k].ops = (&lc_never_rule_ops if bi[k].kind == LC_RULE_NONE
-                                 else &lc_builtin_rule_ops)
-                crules[k].self = &bi[k]
-            elif kind == "cfunc":
-                addr = spec
-                cf[k].fn = <lc_rule_cfunc>addr
-                crules[k].ops = &lc_cfunc_rule_ops
-                crules[k].self = &cf[k]
-            else:
+            if kind == "python":
                 adapters[k] = _PyRule(spec, label, h_curves, h_nobs, h_state, T, opt.mode)
                 crules[k].ops = &_py_rule_ops
                 crules[k].self = <void *>adapters[k]
+            else:
+                _build_c_rule(rules[k], T, cap, opt.mode, &crules[k], keep)
 
         chooser_adapter = None
         if chooser[0] == "random":
@@ -349,12 +436,8 @@ def run_repeats(
         return _loop(&tab, crules, &ch, &opt, states, &hist, work, out, traces, adapters,
                      chooser_adapter, rules, first_repeat, on_repeat, cap)
     finally:
-        for k in range(n_rules):
-            free(rule_mem[k])
-        free(rule_mem)
+        keep.clear()
         free(crules)
-        free(bi)
-        free(cf)
         free(work)
         free(rfei_mem)
 

@@ -133,3 +133,19 @@ cdef extern from "lc_replay.h" nogil:
         void *ctx
         double xi
     const lc_chooser_ops lc_rfei_chooser_ops
+
+
+cdef extern from "lc_rules.h" nogil:
+    ctypedef struct lc_rule_kind:
+        const char *name
+        int32_t n_params
+        int32_t needs_all_curves
+        int32_t needs_inner
+        size_t (*bytes)(const double *par, int32_t T, int64_t cap)
+        int (*init)(void *mem, const double *par, int32_t T, int64_t cap, int32_t mode,
+                    const lc_rule *inner)
+        const lc_rule_ops *ops
+
+    const lc_rule_kind *lc_rule_kind_find(const char *name)
+    int32_t lc_rule_kind_count()
+    const lc_rule_kind *lc_rule_kind_at(int32_t i)

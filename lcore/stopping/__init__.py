@@ -20,6 +20,7 @@ from .compiled import CompiledRule, compiled_rule
 from .median import MedianRule
 from .monitor import Monitor
 from .never import Never
+from .optuna_rules import OptunaThreshold
 from .registry import RULES, get_rule
 from .relative import ETR2
 from .threshold import ETR1
@@ -37,6 +38,7 @@ __all__ = [
     "MedianRule",
     "Monitor",
     "Never",
+    "OptunaThreshold",
     "RULES",
     "Rule",
     "get_rule",

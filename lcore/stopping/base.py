@@ -129,7 +129,7 @@ class Rule(abc.ABC):
             except Exception:  # noqa: BLE001 - a constructor that differs: show everything
                 ref = {}
         shown = {k: v for k, v in self.params.items() if k != "mode"
-                 and (k in given or k not in ref or ref[k] != v)}
+                 and ((k in given and v != defaults.get(k)) or k not in ref or ref[k] != v)}
         if self.params.get("mode", "max") != "max":
             shown["mode"] = self.params["mode"]
         if not shown:
@@ -154,6 +154,23 @@ class Rule(abc.ABC):
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, tuple(self.params.items())))
+
+    #: True for a rule whose decisions do not depend on the direction (``"none"``, a fixed
+    #: threshold): it runs on tables of either mode whatever its ``mode``
+    mode_free: bool = False
+
+    def _arg(self, param: str) -> str:
+        """How errors name a parameter: ``"rule 'optuna-median': n_warmup_steps"`` (pass it as
+        the ``name`` of the checks in :mod:`lcore._checks`)."""
+        return f"rule {self.name!r}: {param}"
+
+    def _c_rule(self):
+        """The rule's C twin in the replay loop: ``(name, params, inner)`` -- the name in
+        csrc/lc_rules.c's registry, the parameter vector (floats; NaN for "no value") and the
+        rule it wraps (or None). The simulator uses it only for rules whose own class defines
+        this method (a subclass that overrides :meth:`should_stop` runs in Python), and must
+        get the same decisions as :meth:`should_stop` from it."""
+        return None
 
     # Online fast path used by Monitor for the built-ins: ``t`` the epoch just observed,
     # ``prev`` the previous observed epoch (0 if none), ``value`` the finite value at ``t``,

@@ -18,6 +18,7 @@ class Never(Rule):
 
     name = "none"
     param_names = ()
+    mode_free = True
 
     def __init__(self, mode: str = "max") -> None:
         self.mode = check_mode(mode)

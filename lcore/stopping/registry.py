@@ -7,11 +7,13 @@ from typing import Any
 from .base import Rule
 from .median import MedianRule
 from .never import Never
+from .optuna_rules import OptunaThreshold
 from .relative import ETR2
 from .threshold import ETR1
 
 #: the built-in rules by name
-RULES = {"none": Never, "etr1": ETR1, "etr2": ETR2, "median": MedianRule}
+RULES = {"none": Never, "etr1": ETR1, "etr2": ETR2, "median": MedianRule,
+         "optuna-threshold": OptunaThreshold}
 
 
 def _known() -> str:
