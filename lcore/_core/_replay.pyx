@@ -79,6 +79,7 @@ cdef int _py_rule_decide(void *self, const lc_history *h, int64_t trial, int32_t
     cdef _PyRule a = <_PyRule>self
     try:
         a.history._n_trials = h.n_trials
+        a.history._current = trial
         ans = a.rule.should_stop(a.curves[trial, :t].copy(), a.history)
         if ans is True or ans is False or isinstance(ans, np.bool_):
             stop[0] = 1 if ans else 0
@@ -96,6 +97,7 @@ cdef int _py_rule_on_end(void *self, const lc_history *h, int64_t trial) noexcep
     cdef int32_t k = h.n_obs[trial]
     try:
         a.history._n_trials = h.n_trials
+        a.history._current = -1
         if h.state[trial] == LC_TRIAL_COMPLETED:
             a.history.append(a.curves[trial])
         elif k > 0:

@@ -262,6 +262,7 @@ class History:
         self._tstates = np.empty(0, dtype=np.int8)
         self._n_trials = 0
         self._external = False
+        self._current = -1
         if completed is not None:
             rows = np.asarray(completed, dtype=np.float64)
             if rows.ndim != 2 or rows.shape[1] != self.horizon:
@@ -375,6 +376,15 @@ class History:
         view = self._tstates[: self._n_trials]
         view.flags.writeable = False
         return view
+
+    @property
+    def current_trial(self) -> int:
+        """The index in the trial record of the trial being decided (-1: not known, e.g. a
+        History built by hand or the Optuna pruner's, which records finished trials only).
+        Set by the simulator and :class:`~lcore.stopping.Monitor` before each decision; a
+        rule that compares a trial with the others uses it to leave the trial itself out (or
+        to count it once)."""
+        return self._current
 
     def add_trial(self) -> int:
         """Record a new running trial; returns its index (its place in start order)."""

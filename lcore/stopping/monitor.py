@@ -197,7 +197,11 @@ class Monitor:
             return False
         if self._online is not None:
             return self._online(epoch, prev, value, st.best, self.history)
-        return bool(self.rule.should_stop(st.buf[:epoch], self.history))
+        self.history._current = st.index
+        try:
+            return bool(self.rule.should_stop(st.buf[:epoch], self.history))
+        finally:
+            self.history._current = -1
 
     def complete(self, trial_id: Hashable) -> bool:
         """Close trial ``trial_id``; return whether its curve is in the history.
