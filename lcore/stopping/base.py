@@ -240,6 +240,7 @@ class History:
         "_tstates",
         "_n_trials",
         "_external",
+        "_current",
     )
 
     def __init__(
