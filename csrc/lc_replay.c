@@ -66,11 +66,17 @@ static void fen_remove(int32_t *f, int64_t n, int64_t row) {
     for (int64_t i = row + 1; i <= n; i += i & -i) f[i] -= 1;
 }
 
-/* 0-based row of the k-th (0-based) active row. */
-static int64_t fen_kth(const int32_t *f, int64_t n, int64_t k) {
-    int64_t pos = 0, step = 1;
+/* The largest power of two <= n (n >= 1): fen_kth's first step. */
+static int64_t fen_top(int64_t n) {
+    int64_t step = 1;
     while (step * 2 <= n) step *= 2;
-    for (; step > 0; step >>= 1) {
+    return step;
+}
+
+/* 0-based row of the k-th (0-based) active row; top = fen_top(n). */
+static int64_t fen_kth(const int32_t *f, int64_t n, int64_t top, int64_t k) {
+    int64_t pos = 0;
+    for (int64_t step = top; step > 0; step >>= 1) {
         if (pos + step <= n && f[pos + step] <= k) {
             pos += step;
             k -= f[pos];
@@ -88,9 +94,10 @@ static double now_seconds(void) {
 
 /* ---- the loop ---------------------------------------------------------------------------- */
 /* The built-in rules' decision, inlined into the loop (and behind lc_builtin_rule_ops). */
-LC_INLINE int32_t builtin_stop(const lc_builtin_rule *r, int32_t t, double y, double best) {
-    /* y: the trial's value at epoch t; best: its best value so far (by mode) */
-    switch (r->kind) {
+LC_INLINE int32_t builtin_stop(const lc_builtin_rule *r, int32_t kind, int32_t t, double y,
+                               double best) {
+    /* kind = r->kind; y: the trial's value at epoch t; best: its best value so far (by mode) */
+    switch (kind) {
     case LC_RULE_ETR1:
         return t == r->tau && (r->mode > 0 ? y < r->threshold : y > r->threshold);
     case LC_RULE_ETR2:
@@ -107,7 +114,33 @@ LC_INLINE int32_t builtin_stop(const lc_builtin_rule *r, int32_t t, double y, do
         return 0;
     }
 }
-static int builtin_on_end(void *self, const lc_history *h, int64_t trial);
+LC_INLINE int builtin_on_end(void *self, const lc_history *h, int64_t trial);
+
+/* One trial alone on one worker (W = 1) from epoch *t to its end, with no rule or the built-in
+ * rule of kind `kind` (a constant at every call, so each call is specialised).  The same
+ * events and decisions as the general loop; returns 1 when the rule stopped the trial. */
+LC_INLINE int32_t alone(const lc_builtin_rule *br, const int32_t kind, const float *acc,
+                        const float *tim, double *curve, int32_t nfin, int32_t T, double sg,
+                        int32_t *pt, double *pnow, double *pbk, int64_t *pev) {
+    int32_t t = *pt, stop = 0;
+    double now = *pnow, bk = *pbk;
+    int64_t ev = 0;
+    for (;;) {
+        const double y = (double)acc[t - 1];
+        curve[t - 1] = y;
+        if (sg * y > bk) bk = sg * y;
+        ev++;
+        if (kind != LC_RULE_NONE && t < T) stop = builtin_stop(br, kind, t, y, sg * bk);
+        if (stop || t == nfin) break;
+        now += (double)tim[t];
+        t++;
+    }
+    *pt = t;
+    *pnow = now;
+    *pbk = bk;
+    *pev += ev;
+    return stop;
+}
 
 typedef struct {
     const lc_table *tab;
@@ -120,6 +153,10 @@ typedef struct {
     lc_replay_result *res;
     const lc_replay_trace *trace;
     int64_t n_active, n_surr;
+    int64_t fen_top;           /* fen_top(n) */
+    int own_slot;              /* trial i's curve in row i (else its worker's row) */
+    int random_only;           /* the chooser is the random one: no view, no surrogate */
+    int (*on_end)(void *, const lc_history *, int64_t);  /* NULL: nothing to tell */
     int done;
     int err;
 } lc_run;
@@ -151,7 +188,8 @@ LC_INLINE void report(lc_run *r, int64_t i, double time, int stopped) {
     }
     int add = 1;
     double y_surr = reported;
-    if ((stopped && opt->terminated == LC_TERM_EXCLUDE) || reported != reported) add = 0;
+    if (r->random_only || (stopped && opt->terminated == LC_TERM_EXCLUDE) || reported != reported)
+        add = 0;  /* the random chooser reads no surrogate data */
     if (stopped && opt->terminated == LC_TERM_ORACLE && isfinite(r->tab->objective[row]))
         y_surr = r->tab->objective[row];
     if (add) {
@@ -161,9 +199,9 @@ LC_INLINE void report(lc_run *r, int64_t i, double time, int stopped) {
         r->n_surr++;
     }
     if (h->state[i] == LC_TRIAL_COMPLETED) h->n_completed++;
-    if (r->rule->ops->on_end) {
+    if (r->on_end) {
         int e = r->rule->ops == &lc_builtin_rule_ops ? builtin_on_end(r->rule->self, h, i)
-                                                       : r->rule->ops->on_end(r->rule->self, h, i);
+                                                       : r->on_end(r->rule->self, h, i);
         if (e < 0) { r->err = e; r->done = 1; return; }
     }
     if (r->trace) {
@@ -182,7 +220,7 @@ LC_INLINE void report(lc_run *r, int64_t i, double time, int stopped) {
 }
 
 /* Start trials on worker `wk` at time s until one has an epoch to train (or none can). */
-static void fill(lc_run *r, int32_t wk, double s) {
+LC_INLINE void fill(lc_run *r, int32_t wk, double s) {
     lc_history *h = r->h;
     const lc_replay_opts *opt = r->opt;
     const lc_table *tab = r->tab;
@@ -192,7 +230,7 @@ static void fill(lc_run *r, int32_t wk, double s) {
     while (!r->done && h->n_trials < opt->max_evals && r->n_active > 0 && s < opt->max_time) {
         int64_t row = LC_CHOOSE_RANDOM;
         double t0 = opt->count_chooser_time ? now_seconds() : 0.0;
-        if (h->n_trials >= opt->n_init && r->chooser->ops != &lc_random_chooser_ops) {
+        if (!r->random_only && h->n_trials >= opt->n_init) {
             lc_choice_view v;
             v.n = n;
             v.active = r->w.active;
@@ -209,7 +247,7 @@ static void fill(lc_run *r, int32_t wk, double s) {
         }
         if (row == LC_CHOOSE_RANDOM) {
             int64_t k = (int64_t)lc_rng_bounded(r->rng, (uint64_t)r->n_active);
-            row = fen_kth(r->w.fenwick, n, k);
+            row = fen_kth(r->w.fenwick, n, r->fen_top, k);
         }
         if (opt->count_chooser_time) s += now_seconds() - t0;
         r->w.active[row] = 0;
@@ -217,7 +255,7 @@ static void fill(lc_run *r, int32_t wk, double s) {
         r->n_active--;
 
         const int64_t i = h->n_trials++;
-        h->slot[i] = (opt->fill_unobserved || opt->n_workers > opt->max_evals) ? i : wk;
+        h->slot[i] = r->own_slot ? i : wk;
         if (opt->fill_unobserved) {
             double *c = LC_CURVE(h, i);
             for (int32_t t = 0; t < T; t++) c[t] = NAN;
@@ -262,6 +300,13 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
     r.res = res;
     r.trace = trace;
     r.n_active = n;
+    r.fen_top = fen_top(n);
+    r.own_slot = opt->fill_unobserved || opt->n_workers > opt->max_evals;
+    r.random_only = chooser->ops == &lc_random_chooser_ops;
+    r.on_end = rule->ops->on_end;
+    if (rule->ops == &lc_builtin_rule_ops &&
+        ((const lc_builtin_rule *)rule->self)->kind == LC_RULE_ETR1)
+        r.on_end = NULL;  /* ETR-1 keeps nothing between trials */
     r.n_surr = 0;
     r.done = 0;
     r.err = 0;
@@ -300,17 +345,22 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
         /* the next event: the smallest (time, start counter) among busy workers, and the
          * smallest among the others (the trial runs on without a new scan until then) */
         int32_t wk = -1;
-        for (int32_t k = 0; k < W; k++) {
-            const int64_t i = r.w.w_trial[k];
-            if (i < 0) continue;
-            if (wk < 0 || r.w.w_time[k] < r.w.w_time[wk] ||
-                (r.w.w_time[k] == r.w.w_time[wk] && i < r.w.w_trial[wk]))
-                wk = k;
-        }
-        if (wk < 0) break;
         double lim_t = INFINITY;
         int64_t lim_i = INT64_MAX;
-        for (int32_t k = 0; k < W; k++) {
+        if (W == 1) {
+            if (r.w.w_trial[0] < 0) break;
+            wk = 0;
+        } else {
+            for (int32_t k = 0; k < W; k++) {
+                const int64_t i = r.w.w_trial[k];
+                if (i < 0) continue;
+                if (wk < 0 || r.w.w_time[k] < r.w.w_time[wk] ||
+                    (r.w.w_time[k] == r.w.w_time[wk] && i < r.w.w_trial[wk]))
+                    wk = k;
+            }
+            if (wk < 0) break;
+        }
+        for (int32_t k = 0; W > 1 && k < W; k++) {
             const int64_t i = r.w.w_trial[k];
             if (i < 0 || k == wk) continue;
             if (r.w.w_time[k] < lim_t || (r.w.w_time[k] == lim_t && i < lim_i)) {
@@ -326,20 +376,34 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
         double *curve = LC_CURVE(hist, i);
         double now = r.w.w_time[wk];
         /* the trial's best so far as sg * value ("larger is better"): one comparison */
-        double bk = hist->best[i] == hist->best[i] ? sg * hist->best[i] : -INFINITY;
         int32_t t = r.w.w_epoch[wk], stop = 0, ended = 0;
+        /* (nothing observed before the first epoch: hist->best[i] is NaN then) */
+        double bk = t == 1 ? -INFINITY : sg * hist->best[i];
         int64_t events = 0;
-        if (!decide && W == 1) {
-            /* the common case, kept tight: nobody is asked and nothing else can run */
-            for (;;) {
-                const double y = (double)acc[t - 1];
-                curve[t - 1] = y;
-                if (sg * y > bk) bk = sg * y;
-                events++;
-                if (t == nfin) { ended = 1; break; }
-                now += (double)tim[t];
-                t++;
+        if (W == 1 && (!decide || builtin)) {
+            /* the common case, kept tight: one worker (nothing else can happen before the
+             * trial ends) and no rule or a built-in one, specialised by kind */
+            const int32_t kind = decide ? brule->kind : LC_RULE_NONE;
+            int32_t st = 0;
+            switch (kind) {
+            case LC_RULE_ETR1:
+                st = alone(brule, LC_RULE_ETR1, acc, tim, curve, nfin, T, sg, &t, &now, &bk,
+                           &events);
+                break;
+            case LC_RULE_ETR2:
+                st = alone(brule, LC_RULE_ETR2, acc, tim, curve, nfin, T, sg, &t, &now, &bk,
+                           &events);
+                break;
+            case LC_RULE_MEDIAN:
+                st = alone(brule, LC_RULE_MEDIAN, acc, tim, curve, nfin, T, sg, &t, &now, &bk,
+                           &events);
+                break;
+            default:
+                st = alone(brule, LC_RULE_NONE, acc, tim, curve, nfin, T, sg, &t, &now, &bk,
+                           &events);
             }
+            stop = st;
+            ended = 1;
         } else for (;;) {
             const double y = (double)acc[t - 1];
             curve[t - 1] = y;
@@ -347,7 +411,7 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
             events++;
             if (decide && t < T) {
                 if (builtin) {  /* inline; reads no history array */
-                    stop = builtin_stop(brule, t, y, sg * bk);
+                    stop = builtin_stop(brule, brule->kind, t, y, sg * bk);
                 } else {
                     hist->n_obs[i] = t;
                     hist->best[i] = sg * bk;
@@ -426,7 +490,7 @@ static void insert_sorted(double *a, int64_t k, double v) {
     a[lo] = v;
 }
 
-static int builtin_on_end(void *self, const lc_history *h, int64_t trial) {
+LC_INLINE int builtin_on_end(void *self, const lc_history *h, int64_t trial) {
     lc_builtin_rule *r = (lc_builtin_rule *)self;
     if (h->state[trial] != LC_TRIAL_COMPLETED) return 0;
     const int32_t T = h->T;
@@ -459,12 +523,16 @@ static int builtin_on_end(void *self, const lc_history *h, int64_t trial) {
 
 static int builtin_decide(void *self, const lc_history *h, int64_t trial, int32_t t,
                           int32_t *stop) {
-    *stop = builtin_stop((const lc_builtin_rule *)self, t, LC_CURVE(h, trial)[t - 1],
-                         h->best[trial]);
+    const lc_builtin_rule *r = (const lc_builtin_rule *)self;
+    *stop = builtin_stop(r, r->kind, t, LC_CURVE(h, trial)[t - 1], h->best[trial]);
     return 0;
 }
 
-const lc_rule_ops lc_builtin_rule_ops = {builtin_reset, builtin_decide, builtin_on_end};
+static int builtin_on_end_op(void *self, const lc_history *h, int64_t trial) {
+    return builtin_on_end(self, h, trial);
+}
+
+const lc_rule_ops lc_builtin_rule_ops = {builtin_reset, builtin_decide, builtin_on_end_op};
 const lc_rule_ops lc_never_rule_ops = {NULL, NULL, NULL};
 
 static int cfunc_decide(void *self, const lc_history *h, int64_t trial, int32_t t,

@@ -58,9 +58,13 @@ static inline double lc_rng_uniform(lc_rng *r) {
  * arc4random_uniform does).  n == 1 consumes no draw. */
 static inline uint64_t lc_rng_bounded(lc_rng *r, uint64_t n) {
     if (n <= 1) return 0;
-    uint64_t min = (0 - n) % n; /* = 2^64 mod n */
-    uint64_t x;
-    do { x = lc_rng_next(r); } while (x < min);
+    uint64_t x = lc_rng_next(r);
+    /* reject x < 2^64 mod n; as 2^64 mod n < n, only an x < n can be rejected, so the
+     * (slow) remainder is computed only then -- the same draws as computing it always */
+    if (x < n) {
+        const uint64_t min = (0 - n) % n;
+        while (x < min) x = lc_rng_next(r);
+    }
     return x % n;
 }
 
