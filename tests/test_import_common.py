@@ -1,6 +1,7 @@
 import hashlib
 import io
 import json
+import math
 import os
 import tarfile
 import urllib.error
@@ -172,3 +173,21 @@ def test_cli_list_and_fetch(tmp_path, capsys, monkeypatch):
     assert "may be offline" in capsys.readouterr().err
     assert main(["table", "fetch", "lcbench"]) == 2
     assert os.listdir(tmp_path) == []
+
+
+def test_json_floats_shared_by_the_json_importers():
+    from lcore.tables._common import json_floats
+
+    out = json_floats([1, 2.5, None], "f: x")
+    assert out[:2] == [1.0, 2.5] and math.isnan(out[2])
+    assert json_floats(None, "f: x", allow_null=True) is None
+    assert json_floats([], "f: x", allow_empty=True) == []
+    with pytest.raises(ImportFormatError, match=r"f: x must be a non-empty list of numbers, "
+                                                r"got list of length 0"):
+        json_floats([], "f: x")
+    with pytest.raises(ImportFormatError, match="must be a non-empty list of numbers, got dict"):
+        json_floats({}, "f: x")
+    with pytest.raises(ImportFormatError, match=r"must be a list of numbers or null, got str"):
+        json_floats("1", "f: x", allow_null=True, allow_empty=True)
+    with pytest.raises(ImportFormatError, match=r"f: x\[1\] must be a number, got True"):
+        json_floats([1.0, True], "f: x")
