@@ -45,8 +45,9 @@ run; JSON ``NaN``/``Infinity``/``null``) makes the run failed from there on, cou
 
 Features: ``beta1`` and ``beta2`` as ``log(1 - x)`` (TaskSet samples ``1 - beta``
 log-uniformly), Adam's other six on a log scale, all min-max scaled over the table (other
-families' hyperparameters by the automatic rule of :func:`~lcore.tables._common.
-encode_features`). Epoch time: not recorded; one unit per evaluation interval (200 steps).
+families' hyperparameters by the automatic rule of
+:func:`~lcore.tables._common.encode_features`). Epoch time: not recorded; one unit per
+evaluation interval (200 steps).
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ CITATION_NPZ = ("Metz, Maheswaranathan, Sun, Freeman, Poole & Sohl-Dickstein, Us
                 "optimization tasks to learn hyperparameter search strategies, 2020 (TaskSet)")
 LICENCE_NPZ = ("TaskSet by Google Research (google-research/google-research, task_set/, "
                "Apache-2.0, which covers the configuration files); the curve files come from "
-               "the gs://gresearch/task_set_data bucket, whose README states no other licence; "
-               "downloaded by the user, not shipped")
+               "the gs://gresearch/task_set_data bucket, for which TaskSet's README states no "
+               "separate licence; downloaded by the user, not shipped")
 SOURCE_NPZ = "TaskSet learning curves, gs://gresearch/task_set_data/"
 #: ``ys[..., j]``: the split of each column, in TaskSet's order
 NPZ_SPLITS = {"train": 0, "valid": 1, "valid_outer": 2, "test": 3}
