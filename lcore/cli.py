@@ -250,9 +250,7 @@ def cmd_table(args) -> int:
         except FetchError as exc:
             print(f"lcore table fetch: {exc}", file=sys.stderr)
             return 3
-        print(f"{got['path']}: SHA-256 {got['sha256']} "
-              + ("(verified)" if got["verified"] else
-                 "(UNVERIFIED: no checksum pinned; compare it with the publisher's)"))
+        print(got["status"])
         print(f"next: {got['import_hint']}")
         return 0
     table = load_table(args.table)

@@ -528,7 +528,9 @@ class LookupTable:
             + ("higher is better" if s["mode"] == "max" else "lower is better") + ")",
         ]
         if s["final_acc_quantiles"]:
-            qs = "  ".join(f"q{int(k * 100)}={v:.4g}" for k, v in s["final_acc_quantiles"].items())
+            qv = s["final_acc_quantiles"]
+            qs = "  ".join(f"q{int(k * 100)}={txt}"
+                           for k, txt in zip(qv, _same_decimals(list(qv.values()))))
             what = "accuracy" if self.is_accuracy else s["metric"]
             lines.append(f"final {what}: {qs}")
         if s["untrainable_share"] is not None:
@@ -895,6 +897,20 @@ _MAX_DEFLATE_RATIO = 1100  # deflate expands at most ~1032:1; anything claiming 
 _MAX_JSON_DEPTH = 64
 _NUMERIC_KINDS = "iuf"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _same_decimals(values: list, sig: int = 4, max_decimals: int = 10) -> list[str]:
+    """``values`` formatted with one number of decimals: the largest magnitude gets ``sig``
+    significant digits and the others the same decimals (0.1100 next to 0.8933, not 0.11;
+    85.2 next to 412.7). Non-finite values are shown as ``nan`` / ``inf``."""
+    fin = [abs(float(v)) for v in values if math.isfinite(float(v)) and float(v) != 0.0]
+    if fin:
+        decimals = sig - 1 - math.floor(math.log10(max(fin)))
+        decimals = min(max(decimals, 0), max_decimals)
+    else:
+        decimals = sig - 1
+    return [f"{float(v):.{decimals}f}" if math.isfinite(float(v)) else str(float(v))
+            for v in values]
 
 
 def _printable(text: str) -> str:

@@ -1,6 +1,7 @@
 import hashlib
 import io
 import json
+import math
 import os
 import tarfile
 import urllib.error
@@ -101,25 +102,103 @@ def test_fetch_checks_the_checksum(tmp_path):
     good = hashlib.sha256(payload).hexdigest()
     got = fetch("lcbench", tmp_path, sha256=good, opener=fake_opener(payload))
     assert got["verified"] and got["sha256"] == good
+    assert got["checks"] == ["SHA-256 given with --sha256"]  # the listed MD5 is not consulted
     assert (tmp_path / "data_2k_lw.json").read_text() == "{}"
     assert "lcore table import lcbench" in got["import_hint"]
-    assert (tmp_path / "data_2k_lw.zip.sha256").read_text().startswith(good)
+    assert (tmp_path / "data_2k_lw.zip.sha256").read_text() == f"{good}  data_2k_lw.zip\n"
     other = tmp_path / "o"
     with pytest.raises(FetchError, match="checksum mismatch .* file was deleted"):
         fetch("lcbench", other, sha256="0" * 64, opener=fake_opener(payload))
     assert not (other / "data_2k_lw.zip").exists()
-    unpinned = fetch("pd1", tmp_path / "u", opener=fake_opener(payload))
-    assert unpinned["verified"] is False
     with pytest.raises(ValueError, match="sha256 must be 64 hex digits"):
         fetch("lcbench", tmp_path, sha256="abc")
     with pytest.raises(ValueError, match="name must be one of"):
         fetch("imagenet", tmp_path)
 
 
-def test_fetch_md5_prefix_of_nats(tmp_path):
-    with pytest.raises(FetchError, match="does not start with 3ffb9"):
+def test_fetch_sources_pin_no_sha256_and_list_md5s():
+    """No SHA-256 is published for the four archives: none is pinned (no made-up value);
+    the MD5s come with where they are listed."""
+    assert all(src["sha256"] is None for src in SOURCES.values())
+    for name in ("lcbench", "fcnet", "pd1"):
+        md5 = SOURCES[name]["md5"]
+        assert len(md5) == 32 and set(md5) <= set("0123456789abcdef")
+        assert "sumny/hpodash" in SOURCES[name]["md5_source"]
+    assert "md5" not in SOURCES["nasbench201"]
+
+
+def test_fetch_listed_md5(tmp_path, monkeypatch):
+    payload = zip_bytes({"data_2k_lw.json": "{}"})
+    with pytest.raises(FetchError, match=r"MD5 [0-9a-f]{32}, expected 26c84930.*sumny/hpodash"
+                                         r".*deleted.*--sha256"):
+        fetch("lcbench", tmp_path, opener=fake_opener(payload))
+    assert not (tmp_path / "data_2k_lw.zip").exists()
+    assert not (tmp_path / "data_2k_lw.zip.sha256").exists()
+    monkeypatch.setitem(SOURCES["lcbench"], "md5", hashlib.md5(payload).hexdigest())
+    got = fetch("lcbench", tmp_path, opener=fake_opener(payload))
+    assert got["verified"] and got["first_use"]
+    assert got["checks"] == [f"MD5 listed in {SOURCES['lcbench']['md5_source']}"]
+    assert "verified: MD5 listed in" in got["status"] and "recorded in" in got["status"]
+
+
+def test_fetch_md5_fragment_of_nats(tmp_path, monkeypatch):
+    with pytest.raises(FetchError, match="does not start or end with 3ffb9"):
         fetch("nasbench201", tmp_path, opener=fake_opener(b"not the benchmark"))
     assert not (tmp_path / SOURCES["nasbench201"]["file"]).exists()
+    payload = b"a stand-in for the benchmark"
+    monkeypatch.setitem(SOURCES["nasbench201"], "md5_prefix",
+                        hashlib.md5(payload).hexdigest()[-5:])
+    got = fetch("nasbench201", tmp_path, opener=fake_opener(payload))
+    assert got["verified"] and got["checks"][0].startswith("MD5 fragment")
+
+
+def test_fetch_trust_on_first_use_with_a_file_url(tmp_path, monkeypatch):
+    """No checksum known: the first download's SHA-256 is recorded and checks later ones
+    (the real download code, from a file:// URL)."""
+    served = tmp_path / "server" / "pd1.tar.gz"
+    served.parent.mkdir()
+
+    def serve(files):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as t:
+            for name, data in files.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+        served.write_bytes(buf.getvalue())
+        return hashlib.sha256(buf.getvalue()).hexdigest()
+
+    digest = serve({"pd1/pd1_matched_phase1_results.jsonl.gz": b"x"})
+    monkeypatch.setitem(SOURCES["pd1"], "md5", None)
+    monkeypatch.setitem(SOURCES["pd1"], "url", served.as_uri())
+    root = tmp_path / "data"
+    first = fetch("pd1", root)
+    assert first["verified"] is False and first["first_use"] and first["checks"] == []
+    assert first["sha256"] == digest
+    assert (root / "pd1.tar.gz.sha256").read_text() == f"{digest}  pd1.tar.gz\n"
+    assert "UNVERIFIED: no checksum of this file is published" in first["status"]
+    assert "later fetches are checked against it" in first["status"]
+    assert (root / "pd1" / "pd1_matched_phase1_results.jsonl.gz").read_bytes() == b"x"
+    # a later fetch (file present) is checked against the record
+    again = fetch("pd1", root)
+    assert again["verified"] and not again["first_use"]
+    assert again["checks"] == ["SHA-256 recorded at the first fetch (pd1.tar.gz.sha256)"]
+    # the publisher's file changes: a fresh download no longer matches the record
+    (root / "pd1.tar.gz").unlink()
+    new = serve({"pd1/pd1_matched_phase1_results.jsonl.gz": b"changed"})
+    with pytest.raises(FetchError, match=rf"has SHA-256 {new}, but .*recorded {digest}.*kept "
+                                         r"and not unpacked.*--sha256"):
+        fetch("pd1", root)
+    assert (root / "pd1.tar.gz").exists()
+    assert (root / "pd1" / "pd1_matched_phase1_results.jsonl.gz").read_bytes() == b"x"
+    # the user vouches for the new file: the record is rewritten, later fetches use it
+    got = fetch("pd1", root, sha256=new)
+    assert got["verified"] and got["first_use"]
+    assert (root / "pd1.tar.gz.sha256").read_text().startswith(new)
+    assert fetch("pd1", root)["checks"][0].startswith("SHA-256 recorded")
+    (root / "pd1.tar.gz.sha256").write_text("not a checksum\n")
+    with pytest.raises(FetchError, match="does not start with a SHA-256.*delete it"):
+        fetch("pd1", root)
 
 
 def test_fetch_refuses_archive_traversal(tmp_path):
@@ -129,8 +208,9 @@ def test_fetch_refuses_archive_traversal(tmp_path):
         info = tarfile.TarInfo("../escape.txt")
         info.size = len(data)
         t.addfile(info, io.BytesIO(data))
+    good = hashlib.sha256(buf.getvalue()).hexdigest()
     with pytest.raises(FetchError, match="outside the folder"):
-        fetch("fcnet", tmp_path / "r", opener=fake_opener(buf.getvalue()))
+        fetch("fcnet", tmp_path / "r", sha256=good, opener=fake_opener(buf.getvalue()))
     assert not (tmp_path / "escape.txt").exists()
 
 
@@ -172,3 +252,30 @@ def test_cli_list_and_fetch(tmp_path, capsys, monkeypatch):
     assert "may be offline" in capsys.readouterr().err
     assert main(["table", "fetch", "lcbench"]) == 2
     assert os.listdir(tmp_path) == []
+    payload = zip_bytes({"data_2k_lw.json": "{}"})
+    monkeypatch.setattr(f.urllib.request, "urlopen", fake_opener(payload))
+    monkeypatch.setitem(SOURCES["lcbench"], "md5", None)
+    assert main(["table", "fetch", "lcbench", "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "UNVERIFIED: no checksum of this file is published" in out
+    assert "next: lcore table import lcbench" in out
+    assert main(["table", "fetch", "lcbench", "--root", str(tmp_path)]) == 0
+    assert "verified: SHA-256 recorded at the first fetch" in capsys.readouterr().out
+
+
+def test_json_floats_shared_by_the_json_importers():
+    from lcore.tables._common import json_floats
+
+    out = json_floats([1, 2.5, None], "f: x")
+    assert out[:2] == [1.0, 2.5] and math.isnan(out[2])
+    assert json_floats(None, "f: x", allow_null=True) is None
+    assert json_floats([], "f: x", allow_empty=True) == []
+    with pytest.raises(ImportFormatError, match=r"f: x must be a non-empty list of numbers, "
+                                                r"got list of length 0"):
+        json_floats([], "f: x")
+    with pytest.raises(ImportFormatError, match="must be a non-empty list of numbers, got dict"):
+        json_floats({}, "f: x")
+    with pytest.raises(ImportFormatError, match=r"must be a list of numbers or null, got str"):
+        json_floats("1", "f: x", allow_null=True, allow_empty=True)
+    with pytest.raises(ImportFormatError, match=r"f: x\[1\] must be a number, got True"):
+        json_floats([1.0, True], "f: x")

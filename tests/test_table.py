@@ -271,3 +271,20 @@ def test_shipped_real_mnist_table_shows_the_papers_phenomena():
     assert np.isfinite(t.time).all() and (t.time[~np.isnan(t.acc)] > 0).all()
     text = t.describe()
     assert "untrainable" in text and "late risers" in text and "top 0.5 % above q90" in text
+
+
+def test_describe_prints_quantiles_with_one_precision():
+    from lcore.table import _same_decimals
+
+    assert _same_decimals([0.076, 0.101, 0.11, 0.679, 0.89334, 0.933]) == [
+        "0.0760", "0.1010", "0.1100", "0.6790", "0.8933", "0.9330"]
+    assert _same_decimals([85.21, 120.0, 412.73]) == ["85.2", "120.0", "412.7"]
+    assert _same_decimals([12345.6, 3.0]) == ["12346", "3"]
+    assert _same_decimals([0.0, 0.0]) == ["0.000", "0.000"]
+    assert _same_decimals([float("nan"), 0.5]) == ["nan", "0.5000"]
+    assert _same_decimals([1e-14, 2e-14]) == ["0.0000000000", "0.0000000000"]
+    acc = np.tile(np.array([[0.11], [0.8933], [0.5], [0.25]], dtype=np.float32), (1, 3))
+    t = LookupTable(acc, np.ones_like(acc), meta={"metric": "val_acc"})
+    line = next(ln for ln in t.describe().splitlines() if ln.startswith("final"))
+    decimals = {len(tok.split("=")[1].split(".")[1]) for tok in line.split(": ", 1)[1].split()}
+    assert decimals == {4}, line

@@ -150,5 +150,5 @@ def test_grid_script_on_one_accuracy_and_one_loss_table(tmp_path):
     assert set(acc["choosers"]) == {"rf-ei", "random"}
     loss = rep["tables"]["baker2018_lstm_ptb"]
     assert loss["mode"] == "min"
-    # pending until simulate replays "min" tables; then the grid runs on it like any other
-    assert "pending" in loss or set(loss["choosers"]) == {"rf-ei", "random"}
+    # a "min" table runs the grid like any other (no "pending" branch left)
+    assert "pending" not in loss and set(loss["choosers"]) == {"rf-ei", "random"}

@@ -2,6 +2,8 @@
 
     lcore.import_table("baker2018", "metaqnn_cifar10.csv")
     lcore.import_table("taskset", "FixedTextRNNClassification_imdb_patch32_GRU128_bs128.json")
+    lcore.import_table("taskset", "TASK/adam8p_wide_grid_1k_10000_replica5.npz",
+                       configs="adam8p_wide_grid.json")
     lcore.import_table("lcbench", "data_2k_lw.json", dataset="credit-g")
     lcore.import_table("nasbench201", "NATS-tss-v1_0-3ffb9.pickle.pbz2", dataset="cifar100")
     lcore.import_table("fcnet", "fcnet_protein_structure_data.hdf5")

@@ -39,7 +39,8 @@ import numpy as np
 
 from lcore.table import LookupTable
 
-__all__ = ["ImportFormatError", "make_table", "encode_features", "clean_curves", "base_meta"]
+__all__ = ["ImportFormatError", "make_table", "encode_features", "clean_curves", "base_meta",
+           "json_floats"]
 
 _F32_MAX = float(np.finfo(np.float32).max)
 
@@ -50,6 +51,46 @@ class ImportFormatError(ValueError):
 
 
 # ------------------------------------------------------------------------------------------
+def json_floats(x, where: str, *, allow_null: bool = False,
+                allow_empty: bool = False) -> list[float] | None:
+    """One curve from parsed JSON: a list of numbers (JSON ``null`` -> NaN) as floats.
+
+    Parameters
+    ----------
+    x : object
+        The parsed value (a list for a curve).
+    where : str
+        Names the value in error messages (file, record, key).
+    allow_null : bool
+        Accept ``x = None`` (a run that logged nothing) and return None.
+    allow_empty : bool
+        Accept an empty list.
+
+    Returns
+    -------
+    list of float or None
+        NaN where the list held ``null``; ``NaN`` / ``Infinity`` literals stay as they are
+        (the table turns them into a failed run).
+    """
+    if x is None and allow_null:
+        return None
+    if not isinstance(x, list) or (not x and not allow_empty):
+        what = "a list" if allow_empty else "a non-empty list"
+        raise ImportFormatError(f"{where} must be {what} of numbers"
+                                + (" or null" if allow_null else "")
+                                + f", got {type(x).__name__}"
+                                + (" of length 0" if isinstance(x, list) else ""))
+    out = []
+    for t, v in enumerate(x):
+        if v is None:
+            out.append(math.nan)
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ImportFormatError(f"{where}[{t}] must be a number, got {v!r}")
+        else:
+            out.append(float(v))
+    return out
+
+
 def clean_curves(values: np.ndarray, time: np.ndarray | None = None):
     """Turn non-finite values into failed runs.
 

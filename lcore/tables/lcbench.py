@@ -19,12 +19,17 @@ LCBench's data may not be redistributed with lcore: ``lcore table fetch lcbench`
 from __future__ import annotations
 
 import json
-import math
 import os
 
 import numpy as np
 
-from lcore.tables._common import ImportFormatError, base_meta, check_dataset, make_table
+from lcore.tables._common import (
+    ImportFormatError,
+    base_meta,
+    check_dataset,
+    json_floats,
+    make_table,
+)
 
 __all__ = ["read", "LICENCE", "CITATION"]
 
@@ -44,20 +49,6 @@ def _load(p: str):
             return json.load(f)
     with open(p, encoding="utf-8") as f:
         return json.load(f)
-
-
-def _curve(x, where: str) -> list[float]:
-    if not isinstance(x, list) or not x:
-        raise ImportFormatError(f"{where} must be a non-empty list of numbers")
-    out = []
-    for t, v in enumerate(x):
-        if v is None:
-            out.append(math.nan)
-        elif isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ImportFormatError(f"{where}[{t}] must be a number, got {v!r}")
-        else:
-            out.append(float(v))
-    return out
 
 
 def read(path, dataset: str | None = None, tag: str = "Train/val_accuracy",
@@ -113,13 +104,13 @@ def read(path, dataset: str | None = None, tag: str = "Train/val_accuracy",
         if tag not in log:
             raise ImportFormatError(f"{where}: log lacks the tag {tag!r} (has "
                                     f"{sorted(log)[:12]})")
-        c = _curve(log[tag], f"{where}: log[{tag!r}]")
+        c = json_floats(log[tag], f"{where}: log[{tag!r}]")
         if curves and len(c) != len(curves[0]):
             raise ImportFormatError(f"{p!r}: ragged curves: {name}/{cid} has {len(c)} values of "
                                     f"{tag!r}, {name}/{ids[0]} has {len(curves[0])}")
         curves.append(c)
         if "time" in log and has_time:
-            tm = _curve(log["time"], f"{where}: log['time']")
+            tm = json_floats(log["time"], f"{where}: log['time']")
             if len(tm) != len(c):
                 raise ImportFormatError(f"{where}: log['time'] has {len(tm)} values, the curve "
                                         f"{len(c)}")

@@ -23,12 +23,17 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import os
 
 import numpy as np
 
-from lcore.tables._common import ImportFormatError, base_meta, check_dataset, make_table
+from lcore.tables._common import (
+    ImportFormatError,
+    base_meta,
+    check_dataset,
+    json_floats,
+    make_table,
+)
 
 __all__ = ["read", "task_name", "LICENCE", "CITATION"]
 
@@ -46,23 +51,6 @@ def task_name(rec: dict) -> str:
     act = rec.get("hps.activation_fn")
     act = "" if act is None else f"_{act}"
     return f"{rec.get('dataset')}_{rec.get('model')}{act}_batch_size_{rec.get('hps.batch_size')}"
-
-
-def _floats(x, where: str):
-    if x is None:
-        return None
-    if not isinstance(x, list):
-        raise ImportFormatError(f"{where} must be a list of numbers or null, got "
-                                f"{type(x).__name__}")
-    out = []
-    for t, v in enumerate(x):
-        if v is None:
-            out.append(math.nan)
-        elif isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ImportFormatError(f"{where}[{t}] must be a number, got {v!r}")
-        else:
-            out.append(float(v))
-    return out
 
 
 def read(path, dataset: str | None = None, metric: str = "valid/error_rate", records=None):
@@ -119,10 +107,12 @@ def read(path, dataset: str | None = None, metric: str = "valid/error_rate", rec
     curves, times = [], []
     has_time = all(r.get("eval_time") is not None or r.get(metric) is None for r in recs)
     for i, r in enumerate(recs):
-        c = _floats(r[metric], f"{p!r}: {name} run {i}: {metric}") or []
+        c = json_floats(r[metric], f"{p!r}: {name} run {i}: {metric}", allow_null=True,
+                        allow_empty=True) or []
         curves.append(c)
         if has_time:
-            tm = _floats(r.get("eval_time"), f"{p!r}: {name} run {i}: eval_time") or []
+            tm = json_floats(r.get("eval_time"), f"{p!r}: {name} run {i}: eval_time",
+                             allow_null=True, allow_empty=True) or []
             if len(tm) != len(c):
                 raise ImportFormatError(f"{p!r}: {name} run {i}: eval_time has {len(tm)} values, "
                                         f"{metric} {len(c)}")
