@@ -56,7 +56,11 @@ class LcorePruner(BasePruner):
     lock: safe with ``study.optimize(n_jobs=...)`` and with several processes sharing one
     storage, each building its own from the storage). Pruned and failed trials and trials
     that returned before ``T`` never count; their last finite value updates
-    ``history.incumbent``.
+    ``history.incumbent``. The trial record (``history.trial_curves``, ``trial_states``, ...)
+    holds every finished trial (in completion order) and, during a decision, the RUNNING
+    trials after them (in trial-number order, the trial being decided among them as
+    ``history.current_trial``), so rules that compare with running trials (ASHA, Ray Tune's
+    median rule) see what they would see in the simulator.
 
     **Defaults next to Optuna's.** Optuna's ``MedianPruner`` and ``PercentilePruner`` default
     to ``n_startup_trials=5`` (no pruning before 5 trials completed) and
@@ -355,4 +359,32 @@ class LcorePruner(BasePruner):
             for s, e in epochs.items():
                 if e <= t:
                     curve[e - 1] = trial.intermediate_values[s]
-            return bool(rule.should_stop(curve, self._history(study)))
+            history = self._history(study)
+            base = history.n_trials
+            try:
+                self._add_running(study, trial, history, T, t)
+                return bool(rule.should_stop(curve, history))
+            finally:
+                history._truncate_trials(base)
+
+    def _add_running(self, study, trial, history: History, T: int, t: int) -> None:
+        """Append the study's RUNNING trials (in trial-number order, ``trial`` itself with its
+        epochs up to ``t``) to the trial record for one decision, and mark ``trial`` as the
+        current one: the record then holds every trial so far, as the simulator's does."""
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if not any(r.number == trial.number for r in running):
+            running = [*running, trial]
+        for rt in sorted(running, key=lambda x: x.number):
+            current = rt.number == trial.number
+            if current:
+                rt = trial  # the frozen trial being decided
+            try:
+                epochs = self.epochs(rt)
+            except ValueError:
+                continue  # another trial off the step grid: its own prune call says so
+            index = history.add_trial()
+            for s, e in sorted(epochs.items(), key=lambda kv: kv[1]):
+                if 1 <= e <= T and (not current or e <= t):
+                    history.observe_trial(index, e, rt.intermediate_values[s])
+            if current:
+                history._current = index
