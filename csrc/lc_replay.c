@@ -339,6 +339,8 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
 
     const lc_rule_decide decide = rule->ops->decide;
     const int builtin = rule->ops == &lc_builtin_rule_ops;
+    const lc_rule_cfunc cfn = rule->ops == &lc_cfunc_rule_ops
+                                  ? ((const lc_cfunc_rule *)rule->self)->fn : NULL;
     const lc_builtin_rule *brule = (const lc_builtin_rule *)rule->self;
     const double sg = mode > 0 ? 1.0 : -1.0;
     while (!r.done) {
@@ -403,6 +405,43 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
                            &events);
             }
             stop = st;
+            ended = 1;
+        } else if (W == 1 && cfn) {
+            /* one worker and a compiled rule function: called directly, no adapter */
+            for (;;) {
+                const double y = (double)acc[t - 1];
+                curve[t - 1] = y;
+                if (sg * y > bk) bk = sg * y;
+                events++;
+                if (t < T) {
+                    hist->n_obs[i] = t;
+                    const int32_t v = cfn(curve, t, T, hist->n_trials, hist->curves,
+                                          hist->n_obs, hist->state, hist->incumbent);
+                    if (v < 0 || v > 1) return LC_ERR_RULE;
+                    stop = v;
+                }
+                if (stop || t == nfin) break;
+                now += (double)tim[t];
+                t++;
+            }
+            ended = 1;
+        } else if (W == 1) {
+            /* one worker and a rule behind its ops (C rules of the registry, Python rules) */
+            for (;;) {
+                const double y = (double)acc[t - 1];
+                curve[t - 1] = y;
+                if (sg * y > bk) bk = sg * y;
+                events++;
+                if (t < T) {
+                    hist->n_obs[i] = t;
+                    hist->best[i] = sg * bk;
+                    e = decide(rule->self, hist, i, t, &stop);
+                    if (e < 0) return e;
+                }
+                if (stop || t == nfin) break;
+                now += (double)tim[t];
+                t++;
+            }
             ended = 1;
         } else for (;;) {
             const double y = (double)acc[t - 1];

@@ -15,6 +15,7 @@ static int32_t prev_observed(const double *curve, int32_t t) {
  * none; Optuna's steps start at 0, lcore's at 1, and 0 is never reported) is below the
  * nearest pruning step <= t.  Needs t >= warmup. */
 static int first_in_interval(const double *curve, int32_t t, int64_t warmup, int64_t interval) {
+    if (interval == 1) return 1; /* the nearest pruning step is t itself, and prev < t */
     const int64_t nearest = (t - warmup) / interval * interval + warmup;
     const int32_t prev = prev_observed(curve, t);
     const int64_t second_last = prev >= 1 ? prev : -1;
