@@ -12,7 +12,8 @@ process:
   evaluations per repeat). The ratio is old time / new time (>= 1: no slower).
 - **per decision**: a rule that never stops, asked after every epoch t < T of every row
   (random chooser, whole table): (time with the rule - time with rule "none") / decisions,
-  for the built-in C ETR-1, the same rule compiled with numba (``compiled_rule``), and the
+  for the built-in C ETR-1 (inlined in the loop), a C rule of the registry behind the rule
+  interface (optuna-threshold), the rule compiled with numba (``compiled_rule``), and the
   same rule in Python through the adapter; and the old engine's Python path (its
   ``backend="python"`` loop) per decision, which the Python adapter replaces.
 - **workers**: rf-ei + none, W = 1, 4, 16: seconds per repeat and median simulated
@@ -89,6 +90,11 @@ if new:
     dt, res = timed(lambda: lcore.simulate(table, rule=never_numba, **base))
     out["random_never_numba"] = {"seconds": dt, "epochs": float(res.epochs_trained.sum()),
                                  "trials": float(res.n_evaluated.sum())}
+    from lcore.stopping import OptunaThreshold
+    never_reg = OptunaThreshold(lower=-1.0)     # a C rule of the registry that never stops
+    dt, res = timed(lambda: lcore.simulate(table, rule=never_reg, **base))
+    out["random_never_registry"] = {"seconds": dt, "epochs": float(res.epochs_trained.sum()),
+                                    "trials": float(res.n_evaluated.sum())}
 else:
     dt, res = timed(lambda: lcore.simulate(table, rule=never, backend="python", **small), 1)
     out["python_path"] = {"seconds": dt, "epochs": float(res.epochs_trained.sum()),
@@ -158,7 +164,8 @@ def main() -> None:
     dec = decisions(new0["random_never_c"])
     per = {}
     base = med("new", "random_none")
-    for key, label in (("random_never_c", "builtin_c"), ("random_never_numba", "numba")):
+    for key, label in (("random_never_c", "builtin_c"), ("random_never_numba", "numba"),
+                       ("random_never_registry", "registry_c")):
         per[label] = (med("new", key) - base) / dec * 1e9
     small_dec = decisions(new0["small_none"])
     extra = med("new", "python_rule") - med("new", "small_none")
@@ -167,9 +174,13 @@ def main() -> None:
     per_decision = {
         "ns_per_decision": per,
         "numba_over_builtin_c": per["numba"] / per["builtin_c"] if per["builtin_c"] > 0 else None,
+        "numba_over_registry_c": per["numba"] / per["registry_c"]
+        if per["registry_c"] > 0 else None,
         "python_adapter_over_old_python_path": per["python_adapter"] / per["old_python_path"],
-        "note": "builtin_c and numba: (time with a never-stopping rule - time with 'none') / "
-                "decisions, random chooser; differences of a few ns are within noise. "
+        "note": "builtin_c, registry_c and numba: (time with a never-stopping rule - time "
+                "with 'none') / decisions, random chooser; builtin_c is ETR-1 inlined in the "
+                "loop, registry_c a C rule behind the rule interface (optuna-threshold), numba "
+                "a compiled_rule; differences of a few ns are within noise. "
                 "old_python_path: the whole old Python loop per decision (what a Python rule "
                 "cost before); python_adapter: the extra cost of a Python rule in the C loop.",
     }
