@@ -116,10 +116,23 @@ LC_INLINE int32_t builtin_stop(const lc_builtin_rule *r, int32_t kind, int32_t t
 }
 LC_INLINE int builtin_on_end(void *self, const lc_history *h, int64_t trial);
 
-/* One trial alone on one worker (W = 1) from epoch *t to its end, with no rule or the built-in
- * rule of kind `kind` (a constant at every call, so each call is specialised).  The same
- * events and decisions as the general loop; returns 1 when the rule stopped the trial. */
-LC_INLINE int32_t alone(const lc_builtin_rule *br, const int32_t kind, const float *acc,
+/* How a decision is taken in alone(): the built-in kinds (LC_RULE_*), a compiled rule
+ * function called directly, or the rule's ops. */
+enum { ASK_CFUNC = 100, ASK_OPS = 101 };
+
+typedef struct {
+    const lc_builtin_rule *br;  /* LC_RULE_*: the built-in rule */
+    lc_rule_cfunc cfn;          /* ASK_CFUNC */
+    const lc_rule *rule;        /* ASK_OPS */
+    lc_history *h;
+    int64_t i;                  /* the trial */
+} lc_asker;
+
+/* One trial alone on one worker (W = 1) from epoch *t to its end: nothing else can happen
+ * before it ends.  `how` is a constant at every call (a built-in kind, ASK_CFUNC or ASK_OPS),
+ * so each call is specialised; the same events and decisions as the general loop.  Returns
+ * 1 when the rule stopped the trial, 0 when it ran to its end, or a negative error. */
+LC_INLINE int32_t alone(const lc_asker *a, const int32_t how, const float *acc,
                         const float *tim, double *curve, int32_t nfin, int32_t T, double sg,
                         int32_t *pt, double *pnow, double *pbk, int64_t *pev) {
     int32_t t = *pt, stop = 0;
@@ -130,7 +143,22 @@ LC_INLINE int32_t alone(const lc_builtin_rule *br, const int32_t kind, const flo
         curve[t - 1] = y;
         if (sg * y > bk) bk = sg * y;
         ev++;
-        if (kind != LC_RULE_NONE && t < T) stop = builtin_stop(br, kind, t, y, sg * bk);
+        if (how != LC_RULE_NONE && t < T) {
+            if (how == ASK_CFUNC) {
+                a->h->n_obs[a->i] = t;
+                const int32_t v = a->cfn(curve, t, T, a->h->n_trials, a->h->curves,
+                                         a->h->n_obs, a->h->state, a->h->incumbent);
+                if (v < 0 || v > 1) { stop = LC_ERR_RULE; break; }
+                stop = v;
+            } else if (how == ASK_OPS) {
+                a->h->n_obs[a->i] = t;
+                a->h->best[a->i] = sg * bk;
+                const int e = a->rule->ops->decide(a->rule->self, a->h, a->i, t, &stop);
+                if (e < 0) { stop = e; break; }
+            } else {
+                stop = builtin_stop(a->br, how, t, y, sg * bk);
+            }
+        }
         if (stop || t == nfin) break;
         now += (double)tim[t];
         t++;
@@ -382,66 +410,24 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
         /* (nothing observed before the first epoch: hist->best[i] is NaN then) */
         double bk = t == 1 ? -INFINITY : sg * hist->best[i];
         int64_t events = 0;
-        if (W == 1 && (!decide || builtin)) {
-            /* the common case, kept tight: one worker (nothing else can happen before the
-             * trial ends) and no rule or a built-in one, specialised by kind */
-            const int32_t kind = decide ? brule->kind : LC_RULE_NONE;
-            int32_t st = 0;
-            switch (kind) {
-            case LC_RULE_ETR1:
-                st = alone(brule, LC_RULE_ETR1, acc, tim, curve, nfin, T, sg, &t, &now, &bk,
-                           &events);
-                break;
-            case LC_RULE_ETR2:
-                st = alone(brule, LC_RULE_ETR2, acc, tim, curve, nfin, T, sg, &t, &now, &bk,
-                           &events);
-                break;
-            case LC_RULE_MEDIAN:
-                st = alone(brule, LC_RULE_MEDIAN, acc, tim, curve, nfin, T, sg, &t, &now, &bk,
-                           &events);
-                break;
-            default:
-                st = alone(brule, LC_RULE_NONE, acc, tim, curve, nfin, T, sg, &t, &now, &bk,
-                           &events);
+        if (W == 1) {
+            /* the common case, kept tight: one worker, specialised by how the rule decides */
+            const lc_asker ask = {brule, cfn, rule, hist, i};
+            const int32_t how = !decide ? LC_RULE_NONE : builtin ? brule->kind
+                                : cfn ? ASK_CFUNC : ASK_OPS;
+            int32_t st;
+            switch (how) {
+#define LC_ALONE(HOW) alone(&ask, HOW, acc, tim, curve, nfin, T, sg, &t, &now, &bk, &events)
+            case LC_RULE_ETR1: st = LC_ALONE(LC_RULE_ETR1); break;
+            case LC_RULE_ETR2: st = LC_ALONE(LC_RULE_ETR2); break;
+            case LC_RULE_MEDIAN: st = LC_ALONE(LC_RULE_MEDIAN); break;
+            case ASK_CFUNC: st = LC_ALONE(ASK_CFUNC); break;
+            case ASK_OPS: st = LC_ALONE(ASK_OPS); break;
+            default: st = LC_ALONE(LC_RULE_NONE);
+#undef LC_ALONE
             }
+            if (st < 0) return st;
             stop = st;
-            ended = 1;
-        } else if (W == 1 && cfn) {
-            /* one worker and a compiled rule function: called directly, no adapter */
-            for (;;) {
-                const double y = (double)acc[t - 1];
-                curve[t - 1] = y;
-                if (sg * y > bk) bk = sg * y;
-                events++;
-                if (t < T) {
-                    hist->n_obs[i] = t;
-                    const int32_t v = cfn(curve, t, T, hist->n_trials, hist->curves,
-                                          hist->n_obs, hist->state, hist->incumbent);
-                    if (v < 0 || v > 1) return LC_ERR_RULE;
-                    stop = v;
-                }
-                if (stop || t == nfin) break;
-                now += (double)tim[t];
-                t++;
-            }
-            ended = 1;
-        } else if (W == 1) {
-            /* one worker and a rule behind its ops (C rules of the registry, Python rules) */
-            for (;;) {
-                const double y = (double)acc[t - 1];
-                curve[t - 1] = y;
-                if (sg * y > bk) bk = sg * y;
-                events++;
-                if (t < T) {
-                    hist->n_obs[i] = t;
-                    hist->best[i] = sg * bk;
-                    e = decide(rule->self, hist, i, t, &stop);
-                    if (e < 0) return e;
-                }
-                if (stop || t == nfin) break;
-                now += (double)tim[t];
-                t++;
-            }
             ended = 1;
         } else for (;;) {
             const double y = (double)acc[t - 1];
