@@ -431,13 +431,9 @@ static double linear_quantile(const double *a, int64_t n, double q) {
     return lo + e;
 }
 
-static int asha_decide(void *self, const lc_history *h, int64_t trial, int32_t t,
-                       int32_t *stop) {
-    asha_rule *r = (asha_rule *)self;
-    *stop = 0;
-    const double y = LC_CURVE(h, trial)[t - 1];
-    const double reward = r->maximize ? y : -y;
-    if (r->kind != 0 && t >= r->max_t) { *stop = 1; return 0; }
+/* The peers' Bracket.on_result at epoch t (<= T) with `reward`: records at most one rung;
+ * returns 1 for "stop". */
+static int asha_on_result(asha_rule *r, int64_t trial, int32_t t, double reward) {
     if (r->tbracket[trial] == 0) {
         int32_t b = 0;
         if (r->brackets > 1) {
@@ -451,8 +447,8 @@ static int asha_decide(void *self, const lc_history *h, int64_t trial, int32_t t
     if (b >= r->n_live) return 0;             /* a bracket without a rung below T */
     const bracket_info *bi = &r->br[b];
     uint8_t *rec = r->rec + (size_t)trial * (size_t)r->rmax;
-    int32_t k = r->top[(size_t)b * (size_t)r->T + (size_t)t] - 1;
-    for (; k >= 0; k--) {
+    const int32_t tt = t < r->T ? t : r->T - 1;   /* rungs above T - 1 are not kept */
+    for (int32_t k = r->top[(size_t)b * (size_t)r->T + (size_t)tt] - 1; k >= 0; k--) {
         if (rec[k]) {
             if (r->kind == 0) return 0;       /* Ray, stop_last_trials=False: break */
             if (k < r->nlow[trial]) return 0; /* every lower rung recorded too */
@@ -461,24 +457,57 @@ static int asha_decide(void *self, const lc_history *h, int64_t trial, int32_t t
         const int64_t ri = bi->first + k;
         double *a = r->vals + (size_t)ri * (size_t)r->cap;
         const int64_t n = r->nvals[ri];
+        int stop = 0;
         if (n > 0) {
             if (r->kind == 2) {
                 const int64_t better = n - count_at_most(a, n, reward);
-                *stop = (double)better / (double)(n + 1) > 1.0 / r->rf;
+                stop = (double)better / (double)(n + 1) > 1.0 / r->rf;
             } else {
-                *stop = reward < linear_quantile(a, n, r->quantile);
+                stop = reward < linear_quantile(a, n, r->quantile);
             }
         }
         lc_sorted_insert(a, n, reward);
         r->nvals[ri] = n + 1;
         rec[k] = 1;
         while (r->nlow[trial] < bi->n_rungs && rec[r->nlow[trial]]) r->nlow[trial]++;
-        return 0;
+        return stop;
     }
     return 0;
 }
 
-static const lc_rule_ops asha_ops = {asha_reset, asha_decide, NULL};
+static int asha_decide(void *self, const lc_history *h, int64_t trial, int32_t t,
+                       int32_t *stop) {
+    asha_rule *r = (asha_rule *)self;
+    const double y = LC_CURVE(h, trial)[t - 1];
+    if (r->kind != 0 && t >= r->max_t) { *stop = 1; return 0; }
+    *stop = asha_on_result(r, trial, t, r->maximize ? y : -y);
+    return 0;
+}
+
+/* The peers' end-of-trial hooks (rung_rules._ASHA._on_end): Ray records a stopped trial's
+ * last result (on_trial_complete) and a completed trial's twice (on_trial_result, unless
+ * stopped at max_t, then on_trial_complete); Syne Tune records a completed trial's last
+ * result through on_trial_result (not at t >= max_t) and, unless that said stop,
+ * on_trial_complete; failed trials record nothing (on_trial_error). */
+static int asha_on_end(void *self, const lc_history *h, int64_t trial) {
+    asha_rule *r = (asha_rule *)self;
+    const int8_t state = h->state[trial];
+    const int32_t t = h->n_obs[trial];
+    if (state == LC_TRIAL_FAILED || t == 0) return 0;
+    const double y = LC_CURVE(h, trial)[t - 1];
+    const double reward = r->maximize ? y : -y;
+    const int completed = state == LC_TRIAL_COMPLETED;
+    if (r->kind == 2) {
+        if (completed && t < r->max_t && !asha_on_result(r, trial, t, reward))
+            asha_on_result(r, trial, t, reward);
+    } else {
+        if (completed && !(r->kind == 1 && t >= r->max_t)) asha_on_result(r, trial, t, reward);
+        asha_on_result(r, trial, t, reward);
+    }
+    return 0;
+}
+
+static const lc_rule_ops asha_ops = {asha_reset, asha_decide, asha_on_end};
 const lc_rule_kind lc_kind_ray_asha = {
     "ray-asha", 7, 0, 0, asha_bytes, asha_init, &asha_ops};
 const lc_rule_kind lc_kind_synetune_asha = {

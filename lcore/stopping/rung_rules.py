@@ -40,7 +40,7 @@ import numpy as np
 
 from lcore._checks import check_bool
 
-from .base import Rule, check_int, check_mode, check_real
+from .base import COMPLETED, FAILED, RUNNING, Rule, check_int, check_mode, check_real
 
 _M64 = (1 << 64) - 1
 
@@ -377,17 +377,15 @@ class _ASHA(_RungRule):
             m = st["rungs"][("milestones", s)] = self.milestones(s)
         return m
 
-    def should_stop(self, curve: np.ndarray, history) -> bool:
-        st = self._state(history)
-        i = history.current_trial
-        t = len(curve)
-        reward = float(curve[t - 1]) if self.mode == "max" else -float(curve[t - 1])
-        if self._stop_at_max_t() and t >= self.max_t:
-            return True
+    def _trial(self, st: dict, i: int) -> tuple:
         tr = st["trials"].get(i)
         if tr is None:
             tr = st["trials"][i] = (self.bracket(i), set())
-        s, done = tr
+        return tr
+
+    def _on_result(self, st: dict, i: int, t: int, reward: float) -> bool:
+        """The peer's ``Bracket.on_result``: records at most one rung; True = stop."""
+        s, done = self._trial(st, i)
         for k, milestone in zip(reversed(range(self._sizes[s])), self._rungs_of(st, s)):
             if t >= milestone and k in done and self._break_on_recorded():
                 break
@@ -399,6 +397,35 @@ class _ASHA(_RungRule):
             done.add(k)
             return stop
         return False
+
+    def _catch_up(self, st: dict, history) -> None:
+        """Give the trials that ended since the last decision to the peer's end-of-trial
+        hooks (:meth:`_on_end`), in index order (the order does not change what is
+        recorded)."""
+        open_ = st.setdefault("open", set())
+        n = history.n_trials
+        seen = st.get("seen", 0)
+        open_.update(range(seen, n))
+        st["seen"] = n
+        states = history.trial_states
+        for j in sorted(open_):
+            if states[j] != RUNNING and j != history.current_trial:
+                open_.discard(j)
+                e = int(history.trial_epochs[j])
+                if e > 0 and states[j] != FAILED:
+                    y = float(history.trial_curves[j, e - 1])
+                    self._on_end(st, j, e, y if self.mode == "max" else -y,
+                                 states[j] == COMPLETED, history.horizon)
+
+    def should_stop(self, curve: np.ndarray, history) -> bool:
+        st = self._state(history)
+        self._catch_up(st, history)
+        i = history.current_trial
+        t = len(curve)
+        reward = float(curve[t - 1]) if self.mode == "max" else -float(curve[t - 1])
+        if self._stop_at_max_t() and t >= self.max_t:
+            return True
+        return self._on_result(st, i, t, reward)
 
     def _c_rule(self):
         return (self.name, [min(self.max_t, 2**62), min(self.grace_period, 2**62),
@@ -423,9 +450,14 @@ class RayASHA(_ASHA):
     Replay equivalents: ``time_attr`` = epochs (``training_iteration``), so ``max_t`` and
     ``grace_period`` are in epochs. Ray draws a trial's bracket with ``np.random.choice``
     (weights ``e**(rungs of the bracket)``); the replay draws it with the same weights from
-    ``bracket_seed`` and the trial's start counter (:meth:`bracket`). Ray also records the
-    result a finished trial ends with (``on_trial_complete``); the replay's rule is not asked at
-    ``T``, which changes nothing unless a trial skipped a rung's epoch (a gap) just before.
+    ``bracket_seed`` and the trial's start counter (:meth:`bracket`). The end of a trial goes
+    to the rung bookkeeping as Ray's controller passes it (``on_result`` records, its answer
+    unused): a trial stopped at epoch ``t`` once with its value at ``t``
+    (``on_trial_complete``); a completed trial twice with its value at ``T`` (its last
+    ``on_trial_result``, no record when ``T >= max_t`` with ``stop_last_trials``, then
+    ``on_trial_complete``); a failed trial not at all (``on_trial_error``). This matters when
+    two rung levels fall between consecutive epochs (``grace_period * (reduction_factor - 1)
+    < 1``): a rung the trial skipped is then filled.
 
     Parameters
     ----------
@@ -466,6 +498,15 @@ class RayASHA(_ASHA):
 
     _c_rule = _ASHA._c_rule
 
+    def _on_end(self, st: dict, i: int, t: int, reward: float, completed: bool,
+                T: int) -> None:
+        # a completed trial's last result goes through on_trial_result (no record when it
+        # is stopped at max_t), then on_trial_complete; a stopped one through
+        # on_trial_complete (Ray's stop_trial)
+        if completed and not (self.stop_last_trials and t >= self.max_t):
+            self._on_result(st, i, t, reward)
+        self._on_result(st, i, t, reward)
+
     def _cut(self, lst: list, reward: float) -> bool:
         if not lst:
             return False
@@ -488,7 +529,11 @@ class SyneTuneASHA(_ASHA):
 
     Replay equivalents: ``time_attr`` = epochs; ``max_t``, ``grace_period`` in epochs; the
     bracket draw (``np.random.choice`` in Syne Tune) is the replay's, from ``bracket_seed`` (as
-    :class:`RayASHA`); Syne Tune's ``do_minimize`` is ``mode="min"``.
+    :class:`RayASHA`); Syne Tune's ``do_minimize`` is ``mode="min"``. End of a trial, as Syne
+    Tune's ``Tuner`` passes it: a completed trial's value at ``T`` goes through
+    ``on_trial_result`` (which stops it without a record when ``T >= max_t``) and, unless that
+    said stop, ``on_trial_complete``, each recording as at a decision; a stopped trial is only
+    removed (``on_trial_remove``), a failed one recorded nowhere (``on_trial_error``).
 
     Parameters
     ----------
@@ -522,6 +567,14 @@ class SyneTuneASHA(_ASHA):
         return 2
 
     _c_rule = _ASHA._c_rule
+
+    def _on_end(self, st: dict, i: int, t: int, reward: float, completed: bool,
+                T: int) -> None:
+        # a completed trial's last result goes through on_trial_result (stopped at max_t:
+        # no record, and then no on_trial_complete), then on_trial_complete unless
+        # on_trial_result said stop; a stopped trial is only removed (on_trial_remove)
+        if completed and t < self.max_t and not self._on_result(st, i, t, reward):
+            self._on_result(st, i, t, reward)
 
     def _cut(self, lst: list, reward: float) -> bool:
         if not lst:
