@@ -554,6 +554,25 @@ def test_state_is_per_history():
     assert m1.report("b", 1, 0.1) is True
 
 
+@pytest.mark.parametrize("name", ["optuna-sh", "optuna-hyperband", "ray-asha",
+                                  "synetune-asha"])
+def test_monitor_pickles_and_copies_with_its_rung_records(name):
+    import copy
+    import pickle
+
+    kw = {"optuna-sh": dict(min_resource=1, reduction_factor=2),
+          "optuna-hyperband": dict(max_resource=1, reduction_factor=2, study_name="p")}
+    m = Monitor(name, horizon=6, **kw.get(name, dict(reduction_factor=2)))
+    for i, v in enumerate([0.5, 0.6, 0.7]):
+        m.report(i, 1, v)
+    copies = (pickle.loads(pickle.dumps(m)), copy.deepcopy(m))
+    later = [0.1, 0.65, 0.2, 0.8]
+    truth = [m.report(10 + i, 1, v) for i, v in enumerate(later)]
+    assert any(truth)
+    for other in copies:
+        assert [other.report(10 + i, 1, v) for i, v in enumerate(later)] == truth
+
+
 def test_bracket_uniform_is_deterministic():
     u = [bracket_uniform(3, i) for i in range(1000)]
     assert u == [bracket_uniform(3, i) for i in range(1000)]

@@ -87,11 +87,21 @@ class _RungRule(Rule):
                 "history.current_trial (the index of the trial being decided), which the "
                 "simulator and Monitor set; got a History without it (current_trial = -1)"
             )
+        cache = history._cache
         key = ("rung-state", id(self))
-        ent = history._cache.get(key)
+        ent = cache.get(key)
         if ent is None or ent[0] is not self:
-            ent = (self, {"trials": {}, "rungs": {}})
-            history._cache[key] = ent
+            # after a copy or pickle of History and rule together the rule has a new id:
+            # find its entry by identity (the copy keeps the rule and the entry together)
+            ent = None
+            for k in [k for k in cache if isinstance(k, tuple) and k[:1] == ("rung-state",)]:
+                if cache[k][0] is self:
+                    ent = cache.pop(k)
+                elif k == key:
+                    del cache[k]
+            if ent is None:
+                ent = (self, {"trials": {}, "rungs": {}})
+            cache[key] = ent
         return ent[1]
 
 
