@@ -2,9 +2,9 @@
  * decision): Optuna's SuccessiveHalvingPruner ("optuna-sh") and HyperbandPruner
  * ("optuna-hyperband"), Ray Tune's ASHA ("ray-asha") and Syne Tune's ASHA ("synetune-asha").
  *
- * Shared bookkeeping: rungs indexed (bracket, k); each keeps the values recorded there in a
- * sorted array (capacity: one value per trial), so a decision is a binary search plus the
- * insertion of its own value.  Only the rungs whose level is <= T - 1 are kept: the rule is
+ * Shared bookkeeping: rungs indexed (bracket, k); each keeps the values recorded there in an
+ * order-statistic treap (nodes from one pool: one per trial and rung), so a decision is an
+ * O(log n) insert plus an O(log n) rank or select.  Only the rungs whose level is <= T - 1 are kept: the rule is
  * asked at epochs t < T only, so a higher rung is never reached.  Per trial: its bracket and
  * which rungs it recorded.  reset clears the counts and the per-trial arrays. */
 #include "lc_rules.h"
@@ -12,16 +12,109 @@
 #include <math.h>
 #include <string.h>
 
-/* ---- shared: sorted rung lists ----------------------------------------------------------- */
+/* ---- shared: the values recorded at each rung, an order-statistic treap per rung ------- */
+/* Nodes come from one pool (every record is one node: at most one per trial and rung);
+ * priorities are a fixed hash of the node's index, so the shapes, and the cost, are the
+ * same at every run.  Insert, rank and select are O(log n) expected. */
+typedef struct {
+    double key;
+    int32_t l, r, size;
+    uint32_t pri;
+} rnode;
 
-/* number of values in a[0..n) (ascending) that are <= v */
-static int64_t count_at_most(const double *a, int64_t n, double v) {
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        const int64_t mid = lo + (hi - lo) / 2;
-        if (a[mid] <= v) lo = mid + 1; else hi = mid;
+typedef struct {
+    rnode *node;               /* capacity + 1 (node 0 is the empty tree) */
+    int32_t *root;             /* n_sets */
+    int64_t n_sets, capacity, used;
+} rung_sets;
+
+static size_t rs_bytes(int64_t n_sets, int64_t capacity) {
+    return lc_align64((size_t)(capacity + 1) * sizeof(rnode)) +
+           lc_align64((size_t)n_sets * sizeof(int32_t));
+}
+
+static void rs_reset(rung_sets *s) {
+    memset(s->root, 0, (size_t)s->n_sets * sizeof(int32_t));
+    memset(&s->node[0], 0, sizeof(rnode));
+    s->used = 0;
+}
+
+static int32_t rs_size(const rung_sets *s, int64_t set) { return s->node[s->root[set]].size; }
+
+static void rs_upd(rnode *p, int32_t x) { p[x].size = 1 + p[p[x].l].size + p[p[x].r].size; }
+
+/* t -> (keys <= k, keys > k) */
+static void rs_split(rnode *p, int32_t t, double k, int32_t *a, int32_t *b) {
+    if (!t) { *a = *b = 0; return; }
+    if (p[t].key <= k) {
+        rs_split(p, p[t].r, k, &p[t].r, b);
+        *a = t;
+    } else {
+        rs_split(p, p[t].l, k, a, &p[t].l);
+        *b = t;
     }
-    return lo;
+    rs_upd(p, t);
+}
+
+static int32_t rs_merge(rnode *p, int32_t a, int32_t b) {
+    if (!a) return b;
+    if (!b) return a;
+    if (p[a].pri > p[b].pri) {
+        p[a].r = rs_merge(p, p[a].r, b);
+        rs_upd(p, a);
+        return a;
+    }
+    p[b].l = rs_merge(p, a, p[b].l);
+    rs_upd(p, b);
+    return b;
+}
+
+static void rs_insert(rung_sets *s, int64_t set, double v) {
+    rnode *p = s->node;
+    const int32_t x = (int32_t)(++s->used);
+    uint32_t h = (uint32_t)x * 0x9E3779B1u;
+    h ^= h >> 15;
+    h *= 0x85EBCA77u;
+    h ^= h >> 13;
+    p[x].key = v;
+    p[x].l = p[x].r = 0;
+    p[x].size = 1;
+    p[x].pri = h;
+    int32_t a, b;
+    rs_split(p, s->root[set], v, &a, &b);
+    s->root[set] = rs_merge(p, rs_merge(p, a, x), b);
+}
+
+/* number of values <= v */
+static int64_t rs_count_at_most(const rung_sets *s, int64_t set, double v) {
+    const rnode *p = s->node;
+    int64_t c = 0;
+    for (int32_t t = s->root[set]; t;) {
+        if (p[t].key <= v) {
+            c += p[p[t].l].size + 1;
+            t = p[t].r;
+        } else {
+            t = p[t].l;
+        }
+    }
+    return c;
+}
+
+/* the k-th smallest value (0-based), k < size */
+static double rs_select(const rung_sets *s, int64_t set, int64_t k) {
+    const rnode *p = s->node;
+    int32_t t = s->root[set];
+    for (;;) {
+        const int64_t ls = p[p[t].l].size;
+        if (k < ls) {
+            t = p[t].l;
+        } else if (k == ls) {
+            return p[t].key;
+        } else {
+            k -= ls + 1;
+            t = p[t].r;
+        }
+    }
 }
 
 typedef struct {
@@ -50,8 +143,7 @@ typedef struct {
     bracket_info *br;          /* n_brackets (1 for SH) */
     int64_t n_rungs_all;
     int64_t *level;            /* n_rungs_all: promotion step of each rung */
-    double *vals;              /* n_rungs_all x cap, sorted per rung */
-    int64_t *nvals;            /* n_rungs_all */
+    rung_sets sets;            /* n_rungs_all sets, cap x (rungs of bracket 0) nodes */
     int32_t *nrec;             /* cap: rungs recorded by each trial */
     int32_t *tbracket;         /* cap: bracket + 1 (0: not computed yet) */
 } optuna_rungs;
@@ -116,6 +208,11 @@ static int64_t optuna_count_rungs(const optuna_par *o, int32_t T, int64_t nb) {
     return n;
 }
 
+/* most rungs of one bracket: bracket 0's (its levels are the lowest) */
+static int64_t optuna_rmax(const optuna_par *o, int32_t T) {
+    return optuna_levels(o->min_res, o->rf, o->hyperband ? 0 : o->mesr, T, NULL);
+}
+
 static int optuna_valid(const optuna_par *o) {
     return o->min_res >= 1 && o->rf >= 2 && o->bootstrap >= 0 && o->mesr >= 0 &&
            (!o->hyperband || o->max_res >= o->min_res);
@@ -128,8 +225,7 @@ static size_t optuna_bytes_(const double *par, int32_t T, int64_t cap, int hyper
     const int64_t nr = optuna_count_rungs(&o, T, nb);
     return lc_align64(sizeof(optuna_rungs)) + lc_align64((size_t)nb * sizeof(int64_t)) +
            lc_align64((size_t)nb * sizeof(bracket_info)) +
-           lc_align64((size_t)nr * sizeof(int64_t)) * 2 +
-           lc_align64((size_t)nr * (size_t)cap * sizeof(double)) +
+           lc_align64((size_t)nr * sizeof(int64_t)) + rs_bytes(nr, cap * optuna_rmax(&o, T)) +
            lc_align64((size_t)cap * sizeof(int32_t)) * 2;
 }
 static size_t sh_bytes(const double *par, int32_t T, int64_t cap) {
@@ -158,8 +254,10 @@ static int optuna_init_(void *mem, const double *par, int32_t T, int64_t cap, in
     r->budget = (int64_t *)carve(&p, (size_t)r->n_brackets * sizeof(int64_t));
     r->br = (bracket_info *)carve(&p, (size_t)r->n_brackets * sizeof(bracket_info));
     r->level = (int64_t *)carve(&p, (size_t)r->n_rungs_all * sizeof(int64_t));
-    r->nvals = (int64_t *)carve(&p, (size_t)r->n_rungs_all * sizeof(int64_t));
-    r->vals = (double *)carve(&p, (size_t)r->n_rungs_all * (size_t)cap * sizeof(double));
+    r->sets.n_sets = r->n_rungs_all;
+    r->sets.capacity = cap * optuna_rmax(&o, T);
+    r->sets.node = (rnode *)carve(&p, (size_t)(r->sets.capacity + 1) * sizeof(rnode));
+    r->sets.root = (int32_t *)carve(&p, (size_t)r->n_rungs_all * sizeof(int32_t));
     r->nrec = (int32_t *)carve(&p, (size_t)cap * sizeof(int32_t));
     r->tbracket = (int32_t *)carve(&p, (size_t)cap * sizeof(int32_t));
     int32_t first = 0;
@@ -194,7 +292,7 @@ static int hb_init(void *mem, const double *par, int32_t T, int64_t cap, int32_t
 static int optuna_reset(void *self, const lc_history *h) {
     (void)h;
     optuna_rungs *r = (optuna_rungs *)self;
-    memset(r->nvals, 0, (size_t)r->n_rungs_all * sizeof(int64_t));
+    rs_reset(&r->sets);
     memset(r->nrec, 0, (size_t)r->cap * sizeof(int32_t));
     memset(r->tbracket, 0, (size_t)r->cap * sizeof(int32_t));
     return 0;
@@ -242,14 +340,14 @@ static int optuna_decide(void *self, const lc_history *h, int64_t trial, int32_t
         if (rung >= bi->n_rungs) return 0;            /* its level is > T - 1 >= t */
         const int64_t ri = bi->first + rung;
         if (t < r->level[ri]) return 0;
-        double *a = r->vals + (size_t)ri * (size_t)r->cap;
-        lc_sorted_insert(a, r->nvals[ri], v);
-        const int64_t n = ++r->nvals[ri];
+        rs_insert(&r->sets, ri, v);            /* the competing values, its own included */
+        const int64_t n = rs_size(&r->sets, ri);
         r->nrec[trial] = rung + 1;
         if (n <= r->bootstrap) { *stop = 1; return 0; }
         int64_t idx = n / r->rf - 1;
         if (idx == -1) idx = 0;
-        const int ok = r->maximize ? (v >= a[n - 1 - idx]) : (v <= a[idx]);
+        const int ok = r->maximize ? (v >= rs_select(&r->sets, ri, n - 1 - idx))
+                                   : (v <= rs_select(&r->sets, ri, idx));
         if (!ok) { *stop = 1; return 0; }
         rung++;
     }
@@ -281,8 +379,7 @@ typedef struct {
     int64_t n_rungs_all;
     double *level;             /* n_rungs_all */
     int32_t *top;              /* n_live x T: rungs with level <= t */
-    double *vals;              /* n_rungs_all x cap, sorted rewards */
-    int64_t *nvals;
+    rung_sets sets;            /* n_rungs_all sets of rewards, cap x rmax nodes */
     int32_t *tbracket;         /* cap: bracket + 1; 0: not drawn; n_live + 1: no live rung */
     int32_t *nlow;             /* cap: rungs 0..nlow-1 all recorded */
     uint8_t *rec;              /* cap x rmax */
@@ -341,8 +438,7 @@ static size_t asha_bytes(const double *par, int32_t T, int64_t cap) {
            lc_align64((size_t)nl * sizeof(bracket_info)) +
            lc_align64((size_t)nr * sizeof(double)) +
            lc_align64((size_t)nl * (size_t)T * sizeof(int32_t)) +
-           lc_align64((size_t)nr * (size_t)cap * sizeof(double)) +
-           lc_align64((size_t)nr * sizeof(int64_t)) +
+           rs_bytes(nr, cap * (int64_t)rmax) +
            lc_align64((size_t)cap * sizeof(int32_t)) * 2 +
            lc_align64((size_t)cap * (size_t)(rmax > 0 ? rmax : 1));
 }
@@ -370,8 +466,10 @@ static int asha_init(void *mem, const double *par, int32_t T, int64_t cap, int32
     r->br = (bracket_info *)carve(&p, (size_t)r->n_live * sizeof(bracket_info));
     r->level = (double *)carve(&p, (size_t)nr * sizeof(double));
     r->top = (int32_t *)carve(&p, (size_t)r->n_live * (size_t)T * sizeof(int32_t));
-    r->vals = (double *)carve(&p, (size_t)nr * (size_t)cap * sizeof(double));
-    r->nvals = (int64_t *)carve(&p, (size_t)nr * sizeof(int64_t));
+    r->sets.n_sets = nr;
+    r->sets.capacity = cap * (int64_t)r->rmax;
+    r->sets.node = (rnode *)carve(&p, (size_t)(r->sets.capacity + 1) * sizeof(rnode));
+    r->sets.root = (int32_t *)carve(&p, (size_t)nr * sizeof(int32_t));
     r->tbracket = (int32_t *)carve(&p, (size_t)cap * sizeof(int32_t));
     r->nlow = (int32_t *)carve(&p, (size_t)cap * sizeof(int32_t));
     r->rec = (uint8_t *)carve(&p, (size_t)cap * (size_t)(r->rmax > 0 ? r->rmax : 1));
@@ -407,20 +505,20 @@ static int asha_init(void *mem, const double *par, int32_t T, int64_t cap, int32
 static int asha_reset(void *self, const lc_history *h) {
     (void)h;
     asha_rule *r = (asha_rule *)self;
-    memset(r->nvals, 0, (size_t)r->n_rungs_all * sizeof(int64_t));
+    rs_reset(&r->sets);
     memset(r->tbracket, 0, (size_t)r->cap * sizeof(int32_t));
     memset(r->nlow, 0, (size_t)r->cap * sizeof(int32_t));
     memset(r->rec, 0, (size_t)r->cap * (size_t)(r->rmax > 0 ? r->rmax : 1));
     return 0;
 }
 
-/* NumPy's linear quantile of the ascending a[0..n), n >= 1 (rung_rules.numpy_linear_quantile) */
-static double linear_quantile(const double *a, int64_t n, double q) {
+/* NumPy's linear quantile of the n >= 1 values of a set (rung_rules.numpy_linear_quantile) */
+static double linear_quantile(const rung_sets *s, int64_t set, int64_t n, double q) {
     const double v = (double)(n - 1) * q;
-    if (v >= (double)(n - 1)) return a[n - 1];
+    if (v >= (double)(n - 1)) return rs_select(s, set, n - 1);
     const double fi = floor(v);
     const int64_t i = (int64_t)fi;
-    const double lo = a[i], hi = a[i + 1];
+    const double lo = rs_select(s, set, i), hi = rs_select(s, set, i + 1);
     const double g = v - fi;
     const double d = hi - lo;
     if (g >= 0.5) {
@@ -455,19 +553,17 @@ static int asha_on_result(asha_rule *r, int64_t trial, int32_t t, double reward)
             continue;
         }
         const int64_t ri = bi->first + k;
-        double *a = r->vals + (size_t)ri * (size_t)r->cap;
-        const int64_t n = r->nvals[ri];
+        const int64_t n = rs_size(&r->sets, ri);
         int stop = 0;
         if (n > 0) {
             if (r->kind == 2) {
-                const int64_t better = n - count_at_most(a, n, reward);
+                const int64_t better = n - rs_count_at_most(&r->sets, ri, reward);
                 stop = (double)better / (double)(n + 1) > 1.0 / r->rf;
             } else {
-                stop = reward < linear_quantile(a, n, r->quantile);
+                stop = reward < linear_quantile(&r->sets, ri, n, r->quantile);
             }
         }
-        lc_sorted_insert(a, n, reward);
-        r->nvals[ri] = n + 1;
+        rs_insert(&r->sets, ri, reward);
         rec[k] = 1;
         while (r->nlow[trial] < bi->n_rungs && rec[r->nlow[trial]]) r->nlow[trial]++;
         return stop;

@@ -23,7 +23,7 @@ states its variant. What is common to the replay's versions:
   ``t < T`` of every trial, as the peers are asked after every report.
 
 Each has a C twin in the replay loop (csrc/lc_rule_rungs.c) that decides identically and keeps
-the rungs incrementally (sorted per rung: a binary search per decision).
+the rungs incrementally (an order-statistic treap per rung: O(log n) per decision).
 
 Peer versions read: optuna 5.0.0 (``optuna/pruners/_successive_halving.py``,
 ``_hyperband.py``), syne-tune 0.16.0 (``syne_tune/optimizer/schedulers/asha.py``), ray 2.60.0
