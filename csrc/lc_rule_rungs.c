@@ -429,6 +429,12 @@ static void asha_shape(const double *par, int32_t T, int32_t *n_live, int32_t *r
     }
 }
 
+/* records one trial makes at most: one per rung, and one per decision (t < T) plus two at
+ * its end */
+static int64_t asha_per_trial(int32_t rmax, int32_t T) {
+    return rmax < (int64_t)T + 1 ? rmax : (int64_t)T + 1;
+}
+
 static size_t asha_bytes(const double *par, int32_t T, int64_t cap) {
     if (!asha_valid(par)) return 64;
     int32_t nl, rmax;
@@ -438,7 +444,7 @@ static size_t asha_bytes(const double *par, int32_t T, int64_t cap) {
            lc_align64((size_t)nl * sizeof(bracket_info)) +
            lc_align64((size_t)nr * sizeof(double)) +
            lc_align64((size_t)nl * (size_t)T * sizeof(int32_t)) +
-           rs_bytes(nr, cap * (int64_t)rmax) +
+           rs_bytes(nr, cap * asha_per_trial(rmax, T)) +
            lc_align64((size_t)cap * sizeof(int32_t)) * 2 +
            lc_align64((size_t)cap * (size_t)(rmax > 0 ? rmax : 1));
 }
@@ -467,7 +473,7 @@ static int asha_init(void *mem, const double *par, int32_t T, int64_t cap, int32
     r->level = (double *)carve(&p, (size_t)nr * sizeof(double));
     r->top = (int32_t *)carve(&p, (size_t)r->n_live * (size_t)T * sizeof(int32_t));
     r->sets.n_sets = nr;
-    r->sets.capacity = cap * (int64_t)r->rmax;
+    r->sets.capacity = cap * asha_per_trial(r->rmax, T);
     r->sets.node = (rnode *)carve(&p, (size_t)(r->sets.capacity + 1) * sizeof(rnode));
     r->sets.root = (int32_t *)carve(&p, (size_t)nr * sizeof(int32_t));
     r->tbracket = (int32_t *)carve(&p, (size_t)cap * sizeof(int32_t));

@@ -370,10 +370,7 @@ class _ASHA(_RungRule):
         if self.brackets == 1:
             return 0
         u = bracket_uniform(self.bracket_seed, trial)
-        for b, c in enumerate(self._cdf):
-            if u < c:
-                return b
-        return self.brackets - 1
+        return min(bisect.bisect_right(self._cdf, u), self.brackets - 1)  # first u < cdf[b]
 
     def milestones(self, s: int) -> list:
         """Rung levels of bracket ``s``, highest first (the peer's ``min_t * rf ** (k + s)``)."""
