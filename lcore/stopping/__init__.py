@@ -23,6 +23,7 @@ from .never import Never
 from .optuna_rules import OptunaThreshold
 from .registry import RULES, get_rule
 from .relative import ETR2
+from .rung_rules import OptunaHyperband, OptunaSuccessiveHalving, RayASHA, SyneTuneASHA
 from .threshold import ETR1
 
 __all__ = [
@@ -39,6 +40,10 @@ __all__ = [
     "Monitor",
     "Never",
     "OptunaThreshold",
+    "OptunaHyperband",
+    "OptunaSuccessiveHalving",
+    "RayASHA",
+    "SyneTuneASHA",
     "RULES",
     "Rule",
     "get_rule",

@@ -9,11 +9,14 @@ from .median import MedianRule
 from .never import Never
 from .optuna_rules import OptunaThreshold
 from .relative import ETR2
+from .rung_rules import OptunaHyperband, OptunaSuccessiveHalving, RayASHA, SyneTuneASHA
 from .threshold import ETR1
 
 #: the built-in rules by name
 RULES = {"none": Never, "etr1": ETR1, "etr2": ETR2, "median": MedianRule,
          "optuna-threshold": OptunaThreshold}
+RULES.update({"optuna-sh": OptunaSuccessiveHalving, "optuna-hyperband": OptunaHyperband,
+              "synetune-asha": SyneTuneASHA, "ray-asha": RayASHA})
 
 
 def _known() -> str:
