@@ -21,6 +21,7 @@ from .median import MedianRule
 from .monitor import Monitor
 from .never import Never
 from .optuna_rules import OptunaThreshold
+from .peer_median import RayMedian, SyneTuneMedian
 from .registry import RULES, get_rule
 from .relative import ETR2
 from .threshold import ETR1
@@ -39,7 +40,9 @@ __all__ = [
     "Monitor",
     "Never",
     "OptunaThreshold",
+    "RayMedian",
     "RULES",
     "Rule",
+    "SyneTuneMedian",
     "get_rule",
 ]

@@ -8,12 +8,15 @@ from .base import Rule
 from .median import MedianRule
 from .never import Never
 from .optuna_rules import OptunaThreshold
+from .peer_median import RayMedian, SyneTuneMedian
 from .relative import ETR2
 from .threshold import ETR1
 
 #: the built-in rules by name
 RULES = {"none": Never, "etr1": ETR1, "etr2": ETR2, "median": MedianRule,
          "optuna-threshold": OptunaThreshold}
+RULES["synetune-median"] = SyneTuneMedian
+RULES["ray-median"] = RayMedian
 
 
 def _known() -> str:
