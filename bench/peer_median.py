@@ -43,7 +43,8 @@ def main(quick: bool = False) -> str:
             ref = OptunaThreshold(lower=-1e300)
             base = lcore.simulate(t, rule=ref, **kw)
             decisions = int(sum(np.minimum(tr["epochs"], T - 1).sum() for tr in base.traces))
-            t_ref = best_time(lambda: lcore.simulate(t, rule=ref, **kw), repeat=repeat)["min"]
+            t_ref = best_time(lambda r=ref, k=kw: lcore.simulate(t, rule=r, **k),
+                              repeat=repeat)["min"]
             for label, rule in (
                 ("synetune-median (rank_cutoff=1: never stops)", SyneTuneMedian(rank_cutoff=1.0)),
                 ("ray-median (min_samples_required > n: never stops)",
@@ -52,7 +53,7 @@ def main(quick: bool = False) -> str:
                 res = lcore.simulate(t, rule=rule, **kw)
                 assert res.n_stopped.sum() == 0
                 assert np.array_equal(res.epochs_trained, base.epochs_trained)
-                sec = best_time(lambda r=rule: lcore.simulate(t, rule=r, **kw),
+                sec = best_time(lambda r=rule, k=kw: lcore.simulate(t, rule=r, **k),
                                 repeat=repeat)["min"]
                 rows.append({"rule": label, "n_workers": W, "n_trials": n,
                              "decisions": decisions, "seconds": sec, "reference_seconds": t_ref,
@@ -62,7 +63,7 @@ def main(quick: bool = False) -> str:
                                 ("ray-median (grace_period=1)", RayMedian(grace_period=1))):
                 res = lcore.simulate(t, rule=rule, **kw)
                 dec = int(sum(np.minimum(tr["epochs"], T - 1).sum() for tr in res.traces))
-                sec = best_time(lambda r=rule: lcore.simulate(t, rule=r, **kw),
+                sec = best_time(lambda r=rule, k=kw: lcore.simulate(t, rule=r, **k),
                                 repeat=repeat)["min"]
                 rows.append({"rule": label, "n_workers": W, "n_trials": n, "decisions": dec,
                              "n_stopped": int(res.n_stopped.sum()), "seconds": sec,
