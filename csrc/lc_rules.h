@@ -64,5 +64,7 @@ extern const lc_rule_kind lc_kind_optuna_sh;
 extern const lc_rule_kind lc_kind_optuna_hyperband;
 extern const lc_rule_kind lc_kind_ray_asha;
 extern const lc_rule_kind lc_kind_synetune_asha;
+extern const lc_rule_kind lc_kind_synetune_median;
+extern const lc_rule_kind lc_kind_ray_median;
 
 #endif /* LC_RULES_H */

@@ -21,6 +21,7 @@ from .median import MedianRule
 from .monitor import Monitor
 from .never import Never
 from .optuna_rules import OptunaThreshold
+from .peer_median import RayMedian, SyneTuneMedian
 from .registry import RULES, get_rule
 from .relative import ETR2
 from .rung_rules import OptunaHyperband, OptunaSuccessiveHalving, RayASHA, SyneTuneASHA
@@ -44,7 +45,9 @@ __all__ = [
     "OptunaSuccessiveHalving",
     "RayASHA",
     "SyneTuneASHA",
+    "RayMedian",
     "RULES",
     "Rule",
+    "SyneTuneMedian",
     "get_rule",
 ]

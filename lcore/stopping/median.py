@@ -33,12 +33,14 @@ class MedianRule(Rule):
     - Optuna ``MedianPruner``: compares the best value so far with the median of the completed
       trials' values *at step t* (not their running averages), and ``n_startup_trials=5``
       by default.
-    - Ray Tune ``MedianStoppingRule``: the median is over every other trial that has reached
-      time ``t`` (running and stopped ones included), the running averages skip results
-      before ``grace_period`` (60 s of ``time_total_s`` by default), ``min_samples_required=3``.
-    - Syne Tune ``MedianStoppingRule``: ranks the trial's own running average (not its best
-      value) among all trials' results at that step, itself included, and needs
-      ``grace_population=5`` of them.
+    - Ray Tune ``MedianStoppingRule`` (lcore's ``"ray-median"``): the median is over every
+      other trial that has reached time ``t`` (running, stopped, completed and failed ones;
+      a stopped trial's last value counts twice), the running averages skip results before
+      ``grace_period`` (60 s of ``time_total_s`` by default), ``min_samples_required=3``.
+    - Syne Tune ``MedianStoppingRule`` (lcore's ``"synetune-median"``): ranks the trial's own
+      running average (not its best value) among all trials' results at that step, itself
+      included, stops when more than ``rank_cutoff=0.5`` of them are strictly better, and
+      needs ``grace_population=5`` of them.
 
     Parameters
     ----------

@@ -8,6 +8,7 @@ from .base import Rule
 from .median import MedianRule
 from .never import Never
 from .optuna_rules import OptunaThreshold
+from .peer_median import RayMedian, SyneTuneMedian
 from .relative import ETR2
 from .rung_rules import OptunaHyperband, OptunaSuccessiveHalving, RayASHA, SyneTuneASHA
 from .threshold import ETR1
@@ -17,6 +18,8 @@ RULES = {"none": Never, "etr1": ETR1, "etr2": ETR2, "median": MedianRule,
          "optuna-threshold": OptunaThreshold}
 RULES.update({"optuna-sh": OptunaSuccessiveHalving, "optuna-hyperband": OptunaHyperband,
               "synetune-asha": SyneTuneASHA, "ray-asha": RayASHA})
+RULES["synetune-median"] = SyneTuneMedian
+RULES["ray-median"] = RayMedian
 
 
 def _known() -> str:
