@@ -7,7 +7,7 @@ import pytest
 optuna = pytest.importorskip("optuna")
 
 from lcore.integrations.optuna import LcorePruner  # noqa: E402
-from lcore.stopping import COMPLETED, RUNNING, Rule  # noqa: E402
+from lcore.stopping import COMPLETED, RUNNING, STOPPED, Rule  # noqa: E402
 
 
 class Spy(Rule):
@@ -47,6 +47,46 @@ def test_running_trials_are_in_the_record_during_a_decision():
     assert np.isnan(curves[1, 2:]).all()
     np.testing.assert_array_equal(curves[2, :1], [0.7])
     np.testing.assert_array_equal(curve, [0.7])
-    # the running trials are gone again after the decision
+    # the trials keep their places; a finished trial ends where it was recorded
+    assert a.should_prune() is False
+    n, cur, states, curves, curve = spy.seen[-1]
+    assert n == 3 and cur == 1
+    study.tell(a, 0.6)
+    assert b.should_prune() is False
+    n, cur, states, curves, curve = spy.seen[-1]
+    assert n == 3 and cur == 2
+    assert list(states) == [COMPLETED, STOPPED, RUNNING]  # a returned before T, in its place
     h = pruner.history(study)
-    assert h.n_trials == 1 and h.current_trial == -1
+    assert h.current_trial == -1
+
+
+def test_rung_rule_in_the_pruner_decides_as_optuna():
+    """optuna-sh through LcorePruner decides as Optuna's SuccessiveHalvingPruner on the same
+    sequential study (the pruner's record keeps each trial's index, which the rung rules'
+    per-trial records need)."""
+    rng = np.random.default_rng(3)
+    curves = rng.uniform(0, 1, (25, 6)).cumsum(axis=1) / 6
+    ours = optuna.create_study(direction="maximize", pruner=LcorePruner(
+        "optuna-sh", horizon=6, min_resource=1, reduction_factor=2))
+    theirs = optuna.create_study(direction="maximize", pruner=optuna.pruners.
+                                 SuccessiveHalvingPruner(min_resource=1, reduction_factor=2))
+    n_pruned = 0
+    for c in curves:
+        a, b = ours.ask(), theirs.ask()
+        for step in range(1, 6):
+            a.report(float(c[step - 1]), step)
+            b.report(float(c[step - 1]), step)
+            pa, pb = a.should_prune(), b.should_prune()
+            assert pa == pb, (c, step)
+            if pa:
+                break
+        if pa:
+            n_pruned += 1
+            ours.tell(a, state=optuna.trial.TrialState.PRUNED)
+            theirs.tell(b, state=optuna.trial.TrialState.PRUNED)
+        else:
+            a.report(float(c[5]), 6)
+            b.report(float(c[5]), 6)
+            ours.tell(a, float(c[5]))
+            theirs.tell(b, float(c[5]))
+    assert 0 < n_pruned < len(curves)

@@ -657,19 +657,3 @@ def test_hyperband_min_resource_beyond_auto_max():
                        repeats=1, progress=False, chooser="random")
 
 
-def test_lcore_pruner_refuses_them_clearly():
-    """The Optuna pruner's History records finished trials only and does not say which trial
-    is being decided, so these rules refuse it with a clear error (use them through Monitor
-    or the simulator, or Optuna's own pruners)."""
-    optuna = pytest.importorskip("optuna")
-    from lcore.integrations.optuna import LcorePruner
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        pruner=LcorePruner("optuna-sh", horizon=5, min_resource=1, reduction_factor=2),
-        direction="maximize")
-    trial = study.ask()
-    trial.report(0.5, 1)
-    with pytest.raises(ValueError, match=r"rule 'optuna-sh' records every trial's rung values "
-                                         r"by trial: it needs history.current_trial"):
-        trial.should_prune()

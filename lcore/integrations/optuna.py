@@ -57,10 +57,12 @@ class LcorePruner(BasePruner):
     storage, each building its own from the storage). Pruned and failed trials and trials
     that returned before ``T`` never count; their last finite value updates
     ``history.incumbent``. The trial record (``history.trial_curves``, ``trial_states``, ...)
-    holds every finished trial (in completion order) and, during a decision, the RUNNING
-    trials after them (in trial-number order, the trial being decided among them as
-    ``history.current_trial``), so rules that compare with running trials (ASHA, Ray Tune's
-    median rule) see what they would see in the simulator.
+    holds every trial this pruner has seen, RUNNING ones included (updated at each decision),
+    each at the index it got when first seen (running trials in trial-number order, trials
+    first seen finished in completion order); during a decision ``history.current_trial`` is
+    the trial being decided. So rules that compare with running trials (ASHA, Ray Tune's
+    median rule) or keep a record per trial (the rung rules) see what they would see in the
+    simulator.
 
     **Defaults next to Optuna's.** Optuna's ``MedianPruner`` and ``PercentilePruner`` default
     to ``n_startup_trials=5`` (no pruning before 5 trials completed) and
@@ -301,9 +303,10 @@ class LcorePruner(BasePruner):
         key = self._key(study)
         entry = self._histories.get(key)
         if entry is None or entry[2] != mode:
-            entry = (History(T, mode=mode), set(), mode, study._storage)
+            # (history, finished trial numbers, mode, storage, trial number -> record index)
+            entry = (History(T, mode=mode), set(), mode, study._storage, {})
             self._histories[key] = entry
-        history, seen = entry[0], entry[1]
+        history, seen, index_of = entry[0], entry[1], entry[4]
         done = study.get_trials(deepcopy=False, states=_FINISHED)
         if len(seen) == len(done):
             return history
@@ -324,7 +327,9 @@ class LcorePruner(BasePruner):
                     else:
                         last = value
                     row[e - 1] = value
-            index = history.add_trial()  # finished trials in completion order
+            index = index_of.get(t.number)
+            if index is None:  # first seen finished: recorded in completion order
+                index = index_of[t.number] = history.add_trial()
             for e in sorted(reported):
                 history.observe_trial(index, e, row[e - 1])
             if t.state == TrialState.COMPLETE and not failed and math.isfinite(row[T - 1]):
@@ -360,17 +365,18 @@ class LcorePruner(BasePruner):
                 if e <= t:
                     curve[e - 1] = trial.intermediate_values[s]
             history = self._history(study)
-            base = history.n_trials
             try:
                 self._add_running(study, trial, history, T, t)
                 return bool(rule.should_stop(curve, history))
             finally:
-                history._truncate_trials(base)
+                history._current = -1
 
     def _add_running(self, study, trial, history: History, T: int, t: int) -> None:
-        """Append the study's RUNNING trials (in trial-number order, ``trial`` itself with its
-        epochs up to ``t``) to the trial record for one decision, and mark ``trial`` as the
-        current one: the record then holds every trial so far, as the simulator's does."""
+        """Record the study's RUNNING trials in the trial record (each keeps the index it got
+        when this pruner first saw it; new ones in trial-number order), ``trial`` itself with
+        its epochs up to ``t``, and mark ``trial`` as the current one: the record then holds
+        every trial so far, as the simulator's does."""
+        index_of = self._histories[self._key(study)][4]
         running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         if not any(r.number == trial.number for r in running):
             running = [*running, trial]
@@ -382,7 +388,9 @@ class LcorePruner(BasePruner):
                 epochs = self.epochs(rt)
             except ValueError:
                 continue  # another trial off the step grid: its own prune call says so
-            index = history.add_trial()
+            index = index_of.get(rt.number)
+            if index is None:
+                index = index_of[rt.number] = history.add_trial()
             for s, e in sorted(epochs.items(), key=lambda kv: kv[1]):
                 if 1 <= e <= T and (not current or e <= t):
                     history.observe_trial(index, e, rt.intermediate_values[s])

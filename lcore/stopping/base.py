@@ -421,12 +421,6 @@ class History:
             )
         self._tstates[index] = state
 
-    def _truncate_trials(self, n: int) -> None:
-        """Forget the trials recorded after the first ``n`` (the Optuna pruner adds the running
-        trials for one decision only) and clear :attr:`current_trial`."""
-        self._n_trials = min(self._n_trials, n)
-        self._current = -1
-
     def _attach_trials(self, curves: np.ndarray, epochs: np.ndarray, states: np.ndarray) -> None:
         # the simulator's own buffers (it updates them and ``_n_trials`` in place)
         self._tcurves, self._tepochs, self._tstates = curves, epochs, states
