@@ -83,6 +83,14 @@ def _flag_help(k: str) -> str:
     return text + (f"; also {', '.join(extra)}" if extra else "")
 
 
+def _number(text: str):
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
 def _rule_specs(args):
     """Rule(s) from --rule (comma-separated names) and the parameter flags.
 
@@ -96,12 +104,14 @@ def _rule_specs(args):
 
     names = [r.strip() for r in args.rule.split(",") if r.strip()]
     values = {}
-    for k, conv in _RULE_FLAGS.items():
+    for k in _RULE_FLAGS:
         text = getattr(args, k)
         if text is None:
             continue
         try:
-            values[k] = [conv(v) for v in str(text).split(",") if v.strip()]
+            # an int where the text is one (rules differ: ray-asha's reduction_factor is a
+            # float, optuna-sh's an int); each rule then checks its own type
+            values[k] = [_number(v) for v in str(text).split(",") if v.strip()]
         except ValueError:
             raise ValueError(f"--{k.replace('_', '-')} takes comma-separated numbers, "
                              f"got {text!r}") from None

@@ -172,3 +172,14 @@ def test_simulate_workers_flag(capsys):
     assert main(["simulate", "--repeats", "2", "--quiet", "--chooser", "random",
                  "--workers", "0"]) == 2
     assert "n_workers must be an int in [1, 4096], got 0" in capsys.readouterr().err
+
+
+def test_rule_flags_take_the_type_each_rule_wants(capsys):
+    """One flag serves rules whose parameter differs in type (ray-asha's reduction_factor is a
+    float, optuna-sh's an int); each rule checks its own."""
+    assert main(["simulate", "--rule", "ray-asha", "--reduction-factor", "1.5", "--chooser",
+                 "random", "--repeats", "1", "--quiet"]) == 0
+    assert "ray-asha(reduction_factor=1.5)" in capsys.readouterr().out
+    assert main(["simulate", "--rule", "optuna-sh", "--reduction-factor", "1.5",
+                 "--repeats", "1"]) != 0
+    assert "reduction_factor must be an int" in capsys.readouterr().err
