@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Rule
+from .lce import LCE
 from .median import MedianRule
 from .never import Never
 from .optuna_rules import OptunaThreshold
@@ -13,7 +14,8 @@ from .threshold import ETR1
 
 #: the built-in rules by name
 RULES = {"none": Never, "etr1": ETR1, "etr2": ETR2, "median": MedianRule,
-         "optuna-threshold": OptunaThreshold}
+         "optuna-threshold": OptunaThreshold,
+         "lce": LCE}
 
 
 def _known() -> str:
