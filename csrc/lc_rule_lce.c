@@ -25,7 +25,7 @@
 
 #define LCE_NF 11
 #define LCE_MAXP 4
-#define LCE_MAXIT 200
+#define LCE_MAXIT 100
 
 /* vap, ilog2, weibull, pow3, pow4, loglog_linear, mmf, janoschek, dr_hill (zero background),
  * log_power, exp4 -- the parameters in the original's order and its starting values */
@@ -147,7 +147,8 @@ static void normal_eq(const double *J, const double *r, const double *e, int n, 
 }
 
 /* Levenberg-Marquardt fit of family k from its starting point; p and *S_out set.  1 when
- * it converged (relative decrease or step below 1e-10, or no step decreases S any more),
+ * it converged (relative decrease or step below 1.49e-8, MINPACK's default tolerances, or
+ * no step decreases S any more),
  * 0 when it failed (non-finite values, too few points, no convergence in LCE_MAXIT steps). */
 static int lm_fit(int k, const double *x, const double *y, const double *r, int n,
                   double *work, double *p, double *S_out) {
@@ -193,13 +194,13 @@ static int lm_fit(int k, const double *x, const double *y, const double *r, int 
                 S = Sq;
                 lambda = lambda * 0.1 > 1e-12 ? lambda * 0.1 : 1e-12;
                 accepted = 1;
-                if (dec < 1e-10 || dmax < 1e-10 || S == 0.0) {
+                if (dec < 1.49e-8 || dmax < 1.49e-8 || S == 0.0) {
                     *S_out = S;
                     return 1;
                 }
                 break;
             }
-            if (dmax < 1e-10) break;   /* the step vanished: at a minimum */
+            if (dmax < 1.49e-8) break;   /* the step vanished: at a minimum */
             lambda *= 10.0;
         }
         if (!accepted) {
