@@ -12,6 +12,7 @@ static const lc_rule_kind *const KINDS[] = {
     &lc_kind_synetune_asha,
     &lc_kind_synetune_median,
     &lc_kind_ray_median,
+    &lc_kind_lce,
 };
 
 int32_t lc_rule_kind_count(void) { return (int32_t)(sizeof KINDS / sizeof KINDS[0]); }

@@ -66,5 +66,6 @@ extern const lc_rule_kind lc_kind_ray_asha;
 extern const lc_rule_kind lc_kind_synetune_asha;
 extern const lc_rule_kind lc_kind_synetune_median;
 extern const lc_rule_kind lc_kind_ray_median;
+extern const lc_rule_kind lc_kind_lce;
 
 #endif /* LC_RULES_H */

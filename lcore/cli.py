@@ -410,8 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--choosers", default="rf-ei,random")
     rp.add_argument("--tau", default="1,3,9", help="ETR-1 decision epochs")
     rp.add_argument("--p", default="0.5,0.8,0.9,0.95", help="ETR-2 shares")
-    rp.add_argument("--rules", help="keep only these rule names (none always stays), e.g. "
-                    "etr1,etr2 for a smaller grid")
+    rp.add_argument("--rules", help="rule names (none always stays; default the paper's: "
+                    "none,etr1,etr2,median), e.g. etr1 for a smaller grid, or 'all' for every "
+                    "registered rule that runs with its defaults")
     rp.add_argument("--max-evals", type=int, default=500,
                     help="evaluations before a repeat counts as a miss (0: the whole table)")
     rp.add_argument("--no-oracle", action="store_true",

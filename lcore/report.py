@@ -47,14 +47,18 @@ _FIELDS = ("success", "time_to_goal", "n_evaluated", "n_stopped", "epochs_traine
 # the grid
 
 
+#: the rules of the paper's grid: the report's default
+PAPER_RULES = ("none", "etr1", "etr2", "median")
+
+
 def rule_grid(T: int, taus: Sequence[int] = DEFAULT_TAUS, ps: Sequence[float] = DEFAULT_PS,
               names: Sequence[str] | None = None) -> tuple[list, list[str]]:
     """The rules of the report, and notes on the rules left out.
 
-    ``none``; ETR-1 for each tau < T; ETR-2 for each p; the median rule; then every other
-    rule registered in :data:`lcore.stopping.registry.RULES` with its default parameters
-    (one that needs parameters is left out, with a note). ``names`` keeps only those rule
-    names.
+    ``none``; ETR-1 for each tau < T; ETR-2 for each p; the median rule (the paper's rules,
+    the default ``names``); with ``names="all"`` (or names listed) also the other rules
+    registered in :data:`lcore.stopping.registry.RULES`, with their default parameters (one
+    that needs parameters is left out, with a note). ``names`` keeps only those rule names.
 
     Returns
     -------
@@ -83,7 +87,11 @@ def rule_grid(T: int, taus: Sequence[int] = DEFAULT_TAUS, ps: Sequence[float] = 
             rules.append(r)
         except (TypeError, ValueError) as exc:
             notes.append(f"registered rule {name!r} left out: it needs parameters ({exc})")
-    if names is not None:
+    if names is None:
+        names = PAPER_RULES
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    if list(names) != ["all"]:
         unknown = sorted(set(names) - {getattr(r, "name", "") for r in rules})
         if unknown:
             known = sorted({getattr(r, "name", "") for r in rules})
@@ -292,8 +300,9 @@ def run_report(
     choosers : sequence of str
     taus, ps : sequences
         The ETR-1 decision epochs and the ETR-2 shares of the grid.
-    rules : sequence of str, optional
-        Keep only these rule names (``none`` always stays).
+    rules : sequence of str or "all", optional
+        Keep only these rule names (``none`` always stays); default the paper's (none, etr1,
+        etr2, median); ``"all"``: every registered rule that runs with its defaults.
     max_evals : int or None
         Evaluations per repeat before a repeat counts as a miss (default 500; None: the whole
         table, much slower for rules that miss).

@@ -57,7 +57,9 @@ def test_rule_grid():
     assert "median" in labels
     from lcore.stopping.registry import RULES
 
-    assert {getattr(r, "name", "") for r in rules} | {n.split("'")[1] for n in notes
+    assert {r.name for r in rules} == {"none", "etr1", "etr2", "median"}  # the paper's
+    every, notes_all = rule_grid(10, taus=(1,), ps=(0.9,), names="all")
+    assert {getattr(r, "name", "") for r in every} | {n.split("'")[1] for n in notes_all
                                                       if "registered" in n} >= set(RULES)
     assert any("etr1(tau=12) left out" in n for n in notes)
     kept, _ = rule_grid(10, names=["etr2"])

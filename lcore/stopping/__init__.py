@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from .base import COMPLETED, FAILED, RUNNING, STOPPED, History, Rule
 from .compiled import CompiledRule, compiled_rule
+from .lce import LCE
 from .median import MedianRule
 from .monitor import Monitor
 from .never import Never
@@ -37,6 +38,7 @@ __all__ = [
     "ETR1",
     "ETR2",
     "History",
+    "LCE",
     "MedianRule",
     "Monitor",
     "Never",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Rule
+from .lce import LCE
 from .median import MedianRule
 from .never import Never
 from .optuna_rules import OptunaThreshold
@@ -20,6 +21,7 @@ RULES.update({"optuna-sh": OptunaSuccessiveHalving, "optuna-hyperband": OptunaHy
               "synetune-asha": SyneTuneASHA, "ray-asha": RayASHA})
 RULES["synetune-median"] = SyneTuneMedian
 RULES["ray-median"] = RayMedian
+RULES["lce"] = LCE
 
 
 def _known() -> str:

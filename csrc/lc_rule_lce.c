@@ -1,0 +1,376 @@
+/* lc_rule_lce.c: learning-curve extrapolation ("lce"; Domhan, Springenberg & Hutter, IJCAI
+ * 2015), the fast decision (docs/stopping.md, "Learning-curve extrapolation", states it and
+ * why; lcore/stopping/lce.py is its Python face, which calls lc_lce_prob through
+ * lcore/_core/_rule_lce.pyx, so both decide from the same numbers).
+ *
+ * The curve so far (x = observed epochs, y = values; negated in mode "min") is fitted by each
+ * of the 11 parametric families of the paper: a Levenberg-Marquardt least-squares fit of the
+ * recency-weighted residuals (weights 10^(i/n), as the original's) from the original's fixed
+ * starting point, Jacobians by forward differences.  A family is kept when the fit converged
+ * to finite parameters, and its value at T is in the sanity range [lo, hi] and not below its
+ * value at epoch 2 (the original's prior).  Each kept family gives a Gaussian predictive of
+ * y(T) (Laplace: mean f(T), variance sigma^2 (g' A^-1 g), g = df(T)/dp, A = J'RJ).  The
+ * prediction is a Gaussian centred on the median of the kept families' f(T), with standard
+ * deviation LCE_SD_SCALE times their mean Laplace standard deviation (the constant chosen
+ * against the MCMC reference on a development set of real curves, bench/lce.py --split dev),
+ * and P(y(T) > y_best) is its upper tail.
+ *
+ * Pure function of (curve, T, y_best, parameters): no state across decisions, no RNG.
+ * Compiled without FMA contraction (setup.py), so the Python face's numbers are these.
+ */
+#include "lc_rules.h"
+
+#include <math.h>
+#include <string.h>
+
+#define LCE_NF 11
+#define LCE_MAXP 4
+#define LCE_MAXIT 100
+
+/* vap, ilog2, weibull, pow3, pow4, loglog_linear, mmf, janoschek, dr_hill (zero background),
+ * log_power, exp4 -- the parameters in the original's order and its starting values */
+static const int NP[LCE_NF] = {3, 2, 4, 3, 4, 2, 4, 4, 3, 3, 4};
+static const double P0[LCE_NF][LCE_MAXP] = {
+    {-0.622028, -0.470050, 0.042322, 0},
+    {0.78, 0.43, 0, 0},
+    {0.7, 0.1, 0.01, 1.0},
+    {0.84, 0.52, 0.01, 0},
+    {0.8, 200.0, 0.0, 0.1},
+    {1.0, 1.0, 0, 0},
+    {0.7, 0.1, 0.01, 5.0},
+    {0.73, 0.07, 0.355, 0.46},
+    {0.772320, 0.586449, 2.460843, 0},
+    {0.77, 2.98, -0.51, 0},
+    {0.7, 0.8, -0.8, 0.3},
+};
+
+int32_t lc_lce_n_families(void) { return LCE_NF; }
+
+double lc_lce_family(int32_t k, double x, const double *p) {
+    switch (k) {
+    case 0: return exp(p[0] + p[1] / x + p[2] * log(x));
+    case 1: return p[0] - p[1] / log(x + 1.0);
+    case 2: return p[0] - (p[0] - p[1]) * exp(-pow(p[2] * x, p[3]));
+    case 3: return p[0] - p[1] * pow(x, -p[2]);
+    case 4: return p[0] - pow(p[1] * x + p[2], -p[3]);
+    case 5: return log(p[0] * log(x) + p[1]);
+    case 6: return p[0] - (p[0] - p[1]) / (1.0 + pow(p[2] * x, p[3]));
+    case 7: return p[0] - (p[0] - p[1]) * exp(-p[2] * pow(x, p[3]));
+    case 8: {
+        const double xe = pow(x, p[1]);
+        return p[0] * xe / (pow(p[2], p[1]) + xe);
+    }
+    case 9: return p[0] / (1.0 + pow(x / exp(p[1]), p[2]));
+    case 10: return p[0] - exp(-p[1] * pow(x, p[3]) + p[2]);
+    default: return NAN;
+    }
+}
+
+static int isfin(double v) { return v - v == 0.0; }
+
+/* Cholesky solve of the m x m system M z = b (M symmetric, row-major); 0 if not positive
+ * definite. */
+static int chol_solve(const double *M, const double *b, double *z, int m) {
+    double L[LCE_MAXP * LCE_MAXP];
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j <= i; j++) {
+            double s = M[i * m + j];
+            for (int q = 0; q < j; q++) s -= L[i * m + q] * L[j * m + q];
+            if (i == j) {
+                if (!(s > 0.0) || !isfin(s)) return 0;
+                L[i * m + i] = sqrt(s);
+            } else {
+                L[i * m + j] = s / L[j * m + j];
+            }
+        }
+    }
+    double w[LCE_MAXP];
+    for (int i = 0; i < m; i++) {
+        double s = b[i];
+        for (int q = 0; q < i; q++) s -= L[i * m + q] * w[q];
+        w[i] = s / L[i * m + i];
+    }
+    for (int i = m - 1; i >= 0; i--) {
+        double s = w[i];
+        for (int q = i + 1; q < m; q++) s -= L[q * m + i] * z[q];
+        z[i] = s / L[i * m + i];
+    }
+    return 1;
+}
+
+/* Weighted sum of squares of family k at p; NaN when not finite. */
+static double wss(int k, const double *x, const double *y, const double *r, int n,
+                  const double *p) {
+    double S = 0.0;
+    for (int i = 0; i < n; i++) {
+        const double e = lc_lce_family(k, x[i], p) - y[i];
+        S += r[i] * e * e;
+    }
+    return isfin(S) ? S : NAN;
+}
+
+/* Forward-difference Jacobian J (n x m, row-major) at p, with f = f(x_i; p) given. */
+static int jacobian(int k, const double *x, int n, const double *p, const double *f,
+                    double *J) {
+    const int m = NP[k];
+    double q[LCE_MAXP];
+    for (int j = 0; j < m; j++) {
+        memcpy(q, p, sizeof q);
+        double h = 1.4901161193847656e-08 * fabs(p[j]);
+        if (h == 0.0) h = 1.4901161193847656e-08;
+        q[j] = p[j] + h;
+        h = q[j] - p[j];
+        for (int i = 0; i < n; i++) {
+            const double d = (lc_lce_family(k, x[i], q) - f[i]) / h;
+            if (!isfin(d)) return 0;
+            J[i * m + j] = d;
+        }
+    }
+    return 1;
+}
+
+/* A = J'RJ (m x m) and g = J'R e. */
+static void normal_eq(const double *J, const double *r, const double *e, int n, int m,
+                      double *A, double *g) {
+    for (int a = 0; a < m; a++) {
+        g[a] = 0.0;
+        for (int b = 0; b < m; b++) A[a * m + b] = 0.0;
+    }
+    for (int i = 0; i < n; i++) {
+        const double *Ji = J + (size_t)i * m;
+        for (int a = 0; a < m; a++) {
+            const double ra = r[i] * Ji[a];
+            g[a] += ra * e[i];
+            for (int b = 0; b < m; b++) A[a * m + b] += ra * Ji[b];
+        }
+    }
+}
+
+/* Levenberg-Marquardt fit of family k from its starting point; p and *S_out set.  1 when
+ * it converged (relative decrease or step below 1.49e-8, MINPACK's default tolerances, or
+ * no step decreases S any more),
+ * 0 when it failed (non-finite values, too few points, no convergence in LCE_MAXIT steps). */
+static int lm_fit(int k, const double *x, const double *y, const double *r, int n,
+                  double *work, double *p, double *S_out) {
+    const int m = NP[k];
+    if (n < m) return 0;
+    double *f = work, *e = work + n, *J = work + 2 * n;
+    for (int j = 0; j < LCE_MAXP; j++) p[j] = P0[k][j];
+    double S = wss(k, x, y, r, n, p);
+    if (!isfin(S)) return 0;
+    double lambda = 1e-3;
+    for (int it = 0; it < LCE_MAXIT; it++) {
+        for (int i = 0; i < n; i++) {
+            f[i] = lc_lce_family(k, x[i], p);
+            e[i] = f[i] - y[i];
+        }
+        if (!jacobian(k, x, n, p, f, J)) return 0;
+        double A[LCE_MAXP * LCE_MAXP], g[LCE_MAXP], M[LCE_MAXP * LCE_MAXP];
+        double d[LCE_MAXP], b[LCE_MAXP], q[LCE_MAXP];
+        normal_eq(J, r, e, n, m, A, g);
+        for (int a = 0; a < m; a++) {
+            if (!isfin(g[a])) return 0;
+            b[a] = -g[a];
+        }
+        int accepted = 0;
+        while (lambda <= 1e12) {
+            memcpy(M, A, sizeof M);
+            for (int a = 0; a < m; a++) M[a * m + a] += lambda * (A[a * m + a] + 1e-12);
+            if (!chol_solve(M, b, d, m)) {
+                lambda *= 10.0;
+                continue;
+            }
+            memcpy(q, p, sizeof q);
+            double dmax = 0.0;
+            for (int a = 0; a < m; a++) {
+                q[a] = p[a] + d[a];
+                const double rel = fabs(d[a]) / (fabs(p[a]) + 1e-10);
+                if (rel > dmax) dmax = rel;
+            }
+            const double Sq = wss(k, x, y, r, n, q);
+            if (isfin(Sq) && Sq < S) {
+                const double dec = (S - Sq) / S;
+                memcpy(p, q, sizeof q);
+                S = Sq;
+                lambda = lambda * 0.1 > 1e-12 ? lambda * 0.1 : 1e-12;
+                accepted = 1;
+                if (dec < 1.49e-8 || dmax < 1.49e-8 || S == 0.0) {
+                    *S_out = S;
+                    return 1;
+                }
+                break;
+            }
+            if (dmax < 1.49e-8) break;   /* the step vanished: at a minimum */
+            lambda *= 10.0;
+        }
+        if (!accepted) {
+            *S_out = S;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The fast decision's numbers for one curve.  x, y: the n observed points (already negated
+ * in mode "min"), T: the epoch predicted, [lo, hi]: the sanity range on that scale.  Per
+ * family k (arrays of LCE_NF): ok[k], mu[k] = f(T), var[k] = Laplace variance of f(T),
+ * s2[k] = recency-weighted mean squared residual.  work: 7 n doubles.  Returns the number
+ * of families kept. */
+int32_t lc_lce_fit(const double *x, const double *y, int32_t n, double T, double lo,
+                   double hi, double *work, int32_t *ok, double *mu, double *var, double *s2) {
+    double *r = work;
+    double *w = work + n;
+    const double base = pow(10.0, 1.0 / n);
+    double rsum = 0.0;
+    for (int i = 0; i < n; i++) {
+        r[i] = pow(base, (double)i);
+        rsum += r[i];
+    }
+    int32_t kept = 0;
+    for (int k = 0; k < LCE_NF; k++) {
+        double p[LCE_MAXP], S = NAN;
+        ok[k] = 0;
+        mu[k] = var[k] = s2[k] = NAN;
+        if (!lm_fit(k, x, y, r, n, w, p, &S)) continue;
+        int good = 1;
+        for (int j = 0; j < NP[k]; j++) good &= isfin(p[j]);
+        const double fT = lc_lce_family(k, T, p), f2 = lc_lce_family(k, 2.0, p);
+        if (!good || !isfin(fT) || fT < lo || fT > hi || f2 > fT) continue;
+        /* Laplace at the optimum: var = s2 g' A^-1 g */
+        const int m = NP[k];
+        double *f = w, *e = w + n, *J = w + 2 * n;
+        for (int i = 0; i < n; i++) {
+            f[i] = lc_lce_family(k, x[i], p);
+            e[i] = f[i] - y[i];
+        }
+        double A[LCE_MAXP * LCE_MAXP], g[LCE_MAXP], gT[LCE_MAXP], u[LCE_MAXP];
+        double fTT[1];
+        if (!jacobian(k, &T, 1, p, (fTT[0] = fT, fTT), gT)) continue;
+        if (!jacobian(k, x, n, p, f, J)) continue;
+        normal_eq(J, r, e, n, m, A, g);
+        double ridge = 0.0;
+        for (int a = 0; a < m; a++) ridge += A[a * m + a];
+        ridge = ridge * 1e-10 + 1e-300;
+        int solved = 0;
+        for (int tries = 0; tries < 8 && !solved; tries++) {
+            double M[LCE_MAXP * LCE_MAXP];
+            memcpy(M, A, sizeof M);
+            for (int a = 0; a < m; a++) M[a * m + a] += ridge;
+            solved = chol_solve(M, gT, u, m);
+            ridge *= 100.0;
+        }
+        if (!solved) continue;
+        double quad = 0.0;
+        for (int a = 0; a < m; a++) quad += gT[a] * u[a];
+        ok[k] = 1;
+        mu[k] = fT;
+        s2[k] = S / rsum;
+        var[k] = s2[k] * quad;
+        kept++;
+    }
+    return kept;
+}
+
+/* Standard normal upper tail 1 - Phi(z) (erfc, accurate in the tail). */
+static double upper_tail(double z) { return 0.5 * erfc(z * 0.70710678118654752440); }
+
+/* The combination's constant (see the header comment and docs/stopping.md): the predictive
+ * standard deviation of y(T) is LCE_SD_SCALE times the families' mean Laplace standard
+ * deviation of f(T). */
+#define LCE_SD_SCALE 5.0
+
+/* The median of v[0..n) (n <= LCE_NF; sorted in place by insertion). */
+static double median(double *v, int n) {
+    for (int i = 1; i < n; i++) {
+        const double a = v[i];
+        int j = i - 1;
+        while (j >= 0 && v[j] > a) {
+            v[j + 1] = v[j];
+            j--;
+        }
+        v[j + 1] = a;
+    }
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* P(y(T) > y_best) for the curve's t values (NaN: not observed) in the table's units;
+ * mode +1 / -1 (-1: values and y_best negated, sanity range [-hi, -lo]).  work: 9 t doubles.
+ * Returns NaN when no family could be kept. */
+double lc_lce_prob(const double *curve, int32_t t, int32_t T, double y_best, int32_t mode,
+                   double lo, double hi, double *work) {
+    double *x = work, *y = work + t, *w = work + 2 * t;
+    int32_t n = 0;
+    for (int32_t i = 0; i < t; i++) {
+        if (curve[i] != curve[i]) continue;
+        x[n] = (double)(i + 1);
+        y[n] = mode > 0 ? curve[i] : -curve[i];
+        n++;
+    }
+    double L = lo, H = hi, yb = y_best;
+    if (mode < 0) {
+        L = -hi;
+        H = -lo;
+        yb = -y_best;
+    }
+    int32_t ok[LCE_NF];
+    double mu[LCE_NF], var[LCE_NF], s2[LCE_NF], kept[LCE_NF];
+    const int32_t K = lc_lce_fit(x, y, n, (double)T, L, H, w, ok, mu, var, s2);
+    if (K == 0) return NAN;
+    int nk = 0;
+    double sd = 0.0;
+    for (int k = 0; k < LCE_NF; k++) {
+        if (!ok[k]) continue;
+        kept[nk++] = mu[k];
+        sd += sqrt(var[k]);
+    }
+    const double m = median(kept, nk);
+    sd = LCE_SD_SCALE * (sd / nk);
+    if (!(sd > 0.0)) return m > yb ? 1.0 : 0.0;
+    return upper_tail((yb - m) / sd);
+}
+
+/* ---- the rule: par = {delta, min_epochs, y_low, y_high} -------------------------------- */
+typedef struct {
+    double delta, lo, hi;
+    int32_t min_epochs, mode, T;
+    double *work;              /* 9 T doubles */
+} lce_rule;
+
+static size_t lce_bytes(const double *par, int32_t T, int64_t cap) {
+    (void)par; (void)cap;
+    return lc_align64(sizeof(lce_rule)) + (size_t)9 * (size_t)T * sizeof(double);
+}
+
+static int lce_init(void *mem, const double *par, int32_t T, int64_t cap, int32_t mode,
+                    const lc_rule *inner) {
+    (void)cap; (void)inner;
+    lce_rule *r = (lce_rule *)mem;
+    r->delta = par[0];
+    r->min_epochs = (int32_t)par[1];
+    r->lo = par[2];
+    r->hi = par[3];
+    r->mode = mode;
+    r->T = T;
+    r->work = (double *)((char *)mem + lc_align64(sizeof(lce_rule)));
+    return (r->delta > 0.0 && r->delta < 1.0 && par[1] >= 1.0 && r->lo <= r->hi) ? 0 : -1;
+}
+
+static int lce_decide(void *self, const lc_history *h, int64_t trial, int32_t t,
+                      int32_t *stop) {
+    lce_rule *r = (lce_rule *)self;
+    const double *curve = LC_CURVE(h, trial);
+    const double inc = h->incumbent;
+    *stop = 0;
+    if (inc != inc || t < r->min_epochs) return 0;
+    for (int32_t i = 0; i < t; i++) {   /* the curve already beats the incumbent */
+        const double v = curve[i];
+        if (v != v) continue;
+        if (r->mode > 0 ? v > inc : v < inc) return 0;
+    }
+    const double p = lc_lce_prob(curve, t, r->T, inc, r->mode, r->lo, r->hi, r->work);
+    *stop = (p == p) && p < r->delta;
+    return 0;
+}
+
+static const lc_rule_ops lce_ops = {NULL, lce_decide, NULL};
+const lc_rule_kind lc_kind_lce = {"lce", 4, 0, 0, lce_bytes, lce_init, &lce_ops};
