@@ -275,8 +275,8 @@ void lcq_welford_range(const lc_rfei_ctx *c, const double *value, const int32_t 
 void lcq_lane_tree(const lc_rfei_ctx *c, lc_rfei_lane *L, const double *y_seen,
                    int64_t n_seen, uint64_t forest_seed, int32_t t, const uint64_t *root,
                    const int32_t *root_list, int64_t nw, int64_t n_active) {
-    lc_forest_fit_tree(y_seen, n_seen, c->d, &c->params, forest_seed, t, 0, &L->tree,
-                       L->fit_work);
+    lc_forest_fit_tree_cap(y_seen, n_seen, c->d, c->max_seen, &c->params, forest_seed, t, 0,
+                           &L->tree, L->fit_work);
     /* every split's rank first: independent searches overlap their cache misses */
     const lc_forest *tr = &L->tree;
     for (int32_t i = 0; i < tr->n_nodes[0]; i++)  /* warm the places searched */

@@ -63,6 +63,7 @@ typedef struct {
 
 /* Workspace layout (each part rounded up to 8 bytes). */
 typedef struct {
+    int64_t cap;       /* rows the workspace holds; each feature's arrays are cap apart */
     double *xc;        /* d x n, column-major copy of X */
     int32_t *ord;      /* d x n, rows sorted by each feature (once per fit) */
     int32_t *idx;      /* d x n, per tree: distinct rows in each feature's order, partitioned */
@@ -87,6 +88,7 @@ static size_t fit_ws_layout(int64_t n, int d, void *work, fit_ws *ws) {
     size_t off = 0;
     char *base = (char *)work;
     size_t nn = (size_t)n, dd = (size_t)d;
+    if (ws) ws->cap = n;
 #define TAKE(field, type, count)                                   \
     do {                                                           \
         if (ws) ws->field = (type *)(base + off);                  \
@@ -119,6 +121,7 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
                      lc_forest *f) {
     lc_rng r;
     lc_rng_seed64(&r, seed64 + (uint64_t)t);
+    const size_t cs = (size_t)ws->cap;
     int32_t *w = ws->w;
     if (p->bootstrap) {
         memset(w, 0, sizeof(int32_t) * (size_t)n);
@@ -131,8 +134,8 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
     /* Distinct rows in each feature's order (branch-free), and the scan entries. */
     int32_t m = 0;
     for (int k = 0; k < d; k++) {
-        const int32_t *o = ws->ord + (size_t)k * (size_t)n;
-        int32_t *ix = ws->idx + (size_t)k * (size_t)n;
+        const int32_t *o = ws->ord + (size_t)k * cs;
+        int32_t *ix = ws->idx + (size_t)k * cs;
         int32_t c = 0;
         for (int64_t i = 0; i < n; i++) {
             const int32_t r = o[i];
@@ -140,8 +143,8 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
             c += w[r] > 0;
         }
         m = c;
-        scan_ent *e = ws->ent + (size_t)k * (size_t)n;
-        const int32_t *xr = ws->xr + (size_t)k * (size_t)n;
+        scan_ent *e = ws->ent + (size_t)k * cs;
+        const int32_t *xr = ws->xr + (size_t)k * cs;
         for (int64_t i = 0; i < n; i++) {
             e[i].wy = wy[i];
             e[i].w = w[i];
@@ -229,8 +232,8 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
                 }
                 for (int k = 0; k < d; k++) {
                     if (mf < d && !ws->tried[k]) continue;
-                    const int32_t *ix = ws->idx + (size_t)k * (size_t)n;
-                    const int32_t *xr = ws->xr + (size_t)k * (size_t)n;
+                    const int32_t *ix = ws->idx + (size_t)k * cs;
+                    const int32_t *xr = ws->xr + (size_t)k * cs;
                     const int32_t r0 = ix[start];
                     if (!(xr[r0] < xr[ix[start + 1]])) continue;
                     const double proxy = r0 == ra ? pa : pb;
@@ -241,8 +244,8 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
                     }
                 }
                 if (best_f >= 0) {
-                    const int32_t *ixb = ws->idx + (size_t)best_f * (size_t)n;
-                    const double *xb = ws->xc + (size_t)best_f * (size_t)n;
+                    const int32_t *ixb = ws->idx + (size_t)best_f * cs;
+                    const double *xb = ws->xc + (size_t)best_f * cs;
                     const int32_t r0 = ixb[start], r1 = ixb[start + 1];
                     const double a = xb[r0], b = xb[r1];
                     double thr = a / 2.0 + b / 2.0;
@@ -278,8 +281,8 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
             }
             for (int k = 0; k < d && nd > 2; k++) {
                 if (mf < d && !ws->tried[k]) continue;
-                const int32_t *ix = ws->idx + (size_t)k * (size_t)n;
-                const scan_ent *e = ws->ent + (size_t)k * (size_t)n;
+                const int32_t *ix = ws->idx + (size_t)k * cs;
+                const scan_ent *e = ws->ent + (size_t)k * cs;
                 if (!(e[ix[start]].xr < e[ix[end - 1]].xr)) continue;  /* constant here */
                 /* left = ix[start..q]: q runs over [start + msl - 1, end - msl - 1] */
                 int32_t wl = 0;
@@ -335,8 +338,8 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
             continue;
         }
         /* Split: rows ix[start..best_pos] of the best feature go left. */
-        const int32_t *ixb = ws->idx + (size_t)best_f * (size_t)n;
-        const double *xb = ws->xc + (size_t)best_f * (size_t)n;
+        const int32_t *ixb = ws->idx + (size_t)best_f * cs;
+        const double *xb = ws->xc + (size_t)best_f * cs;
         const double a = xb[ixb[best_pos]], b = xb[ixb[best_pos + 1]];
         double thr = a / 2.0 + b / 2.0;
         if (thr == b) thr = a;
@@ -351,7 +354,7 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
         for (int32_t q = mid; q < end; q++) ws->goleft[ixb[q]] = 0;
         for (int k = 0; k < d; k++) {
             if (k == best_f) continue;
-            int32_t *ix = ws->idx + (size_t)k * (size_t)n;
+            int32_t *ix = ws->idx + (size_t)k * cs;
             int32_t nl = start, nr = 0;
             for (int32_t q = start; q < end; q++) {  /* branch-free stable partition */
                 const int32_t i = ix[q];
@@ -374,32 +377,96 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
     f->depth[slot] = max_depth_seen;
 }
 
-void lc_forest_presort(const double *X, int64_t n, int d, void *work) {
+/* Sort the rows of feature k (ord: stable by value; xr: dense ranks). */
+static void presort_feature(const fit_ws *ws, int64_t n, int k) {
+    const double *xk = ws->xc + (size_t)k * (size_t)ws->cap;
+    for (int64_t i = 0; i < n; i++) { ws->s1[i].key = xk[i]; ws->s1[i].idx = (int32_t)i; }
+    lc_sort_items(ws->s1, n, ws->s2);
+    int32_t *o = ws->ord + (size_t)k * (size_t)ws->cap;
+    int32_t *xr = ws->xr + (size_t)k * (size_t)ws->cap;
+    int32_t r = 0;
+    for (int64_t i = 0; i < n; i++) {
+        o[i] = ws->s1[i].idx;
+        r += i > 0 && ws->s1[i].key > ws->s1[i - 1].key;
+        xr[ws->s1[i].idx] = r;
+    }
+}
+
+void lc_forest_presort_cap(const double *X, int64_t n, int d, int64_t cap, void *work) {
     fit_ws ws;
-    fit_ws_layout(n, d, work, &ws);
+    fit_ws_layout(cap, d, work, &ws);
     ws.recip[0] = 0.0;
-    for (int64_t k = 1; k <= n; k++) ws.recip[k] = 1.0 / (double)k;
+    for (int64_t k = 1; k <= cap; k++) ws.recip[k] = 1.0 / (double)k;
     for (int k = 0; k < d; k++) {
-        double *xk = ws.xc + (size_t)k * (size_t)n;
+        double *xk = ws.xc + (size_t)k * (size_t)cap;
         for (int64_t i = 0; i < n; i++) xk[i] = X[(size_t)i * (size_t)d + (size_t)k];
-        for (int64_t i = 0; i < n; i++) { ws.s1[i].key = xk[i]; ws.s1[i].idx = (int32_t)i; }
-        lc_sort_items(ws.s1, n, ws.s2);
-        int32_t *o = ws.ord + (size_t)k * (size_t)n;
-        int32_t *xr = ws.xr + (size_t)k * (size_t)n;
-        int32_t r = 0;
-        for (int64_t i = 0; i < n; i++) {
-            o[i] = ws.s1[i].idx;
-            r += i > 0 && ws.s1[i].key > ws.s1[i - 1].key;
-            xr[ws.s1[i].idx] = r;
+        presort_feature(&ws, n, k);
+    }
+}
+
+void lc_forest_presort_append(const double *X, int64_t n_old, int64_t n, int d, int64_t cap,
+                              void *work) {
+    fit_ws ws;
+    fit_ws_layout(cap, d, work, &ws);
+    for (int64_t i = n_old; i < n; i++) {
+        for (int k = 0; k < d; k++) {
+            double *xk = ws.xc + (size_t)k * (size_t)cap;
+            int32_t *o = ws.ord + (size_t)k * (size_t)cap;
+            int32_t *xr = ws.xr + (size_t)k * (size_t)cap;
+            const double v = X[(size_t)(i - n_old) * (size_t)d + (size_t)k];
+            xk[i] = v;
+            /* p = #{rows <= v}: the new row (the largest index) goes after its equals, where
+             * the stable sort puts it */
+            int64_t lo = 0, hi = i;
+            while (lo < hi) {
+                const int64_t mid = (lo + hi) >> 1;
+                if (xk[o[mid]] <= v) lo = mid + 1;
+                else hi = mid;
+            }
+            const int64_t p = lo;
+            int32_t r;
+            if (p > 0 && xk[o[p - 1]] == v) {
+                r = xr[o[p - 1]];
+            } else {  /* a new distinct value: the ranks above it move up by one */
+                r = p > 0 ? xr[o[p - 1]] + 1 : 0;
+                if (p < i)
+                    for (int64_t j = 0; j < i; j++) xr[j] += xr[j] >= r;
+            }
+            memmove(o + p + 1, o + p, sizeof(int32_t) * (size_t)(i - p));
+            o[p] = (int32_t)i;
+            xr[i] = r;
         }
     }
 }
 
+void lc_forest_presort_copy(const void *src, void *dst, int64_t n, int d, int64_t cap) {
+    fit_ws a, b;
+    fit_ws_layout(cap, d, (void *)src, &a);
+    fit_ws_layout(cap, d, dst, &b);
+    memcpy(b.recip, a.recip, sizeof(double) * (size_t)(cap + 1));
+    for (int k = 0; k < d; k++) {
+        const size_t o = (size_t)k * (size_t)cap;
+        memcpy(b.xc + o, a.xc + o, sizeof(double) * (size_t)n);
+        memcpy(b.ord + o, a.ord + o, sizeof(int32_t) * (size_t)n);
+        memcpy(b.xr + o, a.xr + o, sizeof(int32_t) * (size_t)n);
+    }
+}
+
+void lc_forest_presort(const double *X, int64_t n, int d, void *work) {
+    lc_forest_presort_cap(X, n, d, n, work);
+}
+
+void lc_forest_fit_tree_cap(const double *y, int64_t n, int d, int64_t cap,
+                            const lc_forest_params *p, uint64_t seed64, int32_t t, int32_t slot,
+                            lc_forest *f, void *work) {
+    fit_ws ws;
+    fit_ws_layout(cap, d, work, &ws);
+    fit_tree(&ws, y, n, d, p, seed64, t, slot, f);
+}
+
 void lc_forest_fit_tree(const double *y, int64_t n, int d, const lc_forest_params *p,
                         uint64_t seed64, int32_t t, int32_t slot, lc_forest *f, void *work) {
-    fit_ws ws;
-    fit_ws_layout(n, d, work, &ws);
-    fit_tree(&ws, y, n, d, p, seed64, t, slot, f);
+    lc_forest_fit_tree_cap(y, n, d, n, p, seed64, t, slot, f, work);
 }
 
 void lc_forest_fit(const double *X, const double *y, int64_t n, int d,
