@@ -67,9 +67,9 @@ typedef struct {
     double *xc;        /* d x n, column-major copy of X */
     int32_t *ord;      /* d x n, rows sorted by each feature (once per fit) */
     int32_t *idx;      /* d x n, per tree: distinct rows in each feature's order, partitioned */
+    int32_t *idx2;     /* d x n: the same, the other buffer (nodes at odd depths read it) */
     int32_t *w;        /* n, bootstrap counts */
     uint8_t *goleft;   /* n */
-    int32_t *tmp;      /* n */
     int32_t *stack;    /* 4 * n: start, end, depth, parent (negative: -(parent+1) = left) */
     lc_sort_item *s1;  /* n */
     lc_sort_item *s2;  /* n */
@@ -98,8 +98,8 @@ static size_t fit_ws_layout(int64_t n, int d, void *work, fit_ws *ws) {
     TAKE(ord, int32_t, dd * nn);
     TAKE(idx, int32_t, dd * nn);
     TAKE(w, int32_t, nn);
+    TAKE(idx2, int32_t, dd * nn);
     TAKE(goleft, uint8_t, nn);
-    TAKE(tmp, int32_t, nn);
     TAKE(stack, int32_t, 4 * nn + 4);
     TAKE(s1, lc_sort_item, nn);
     TAKE(s2, lc_sort_item, nn);
@@ -114,6 +114,22 @@ static size_t fit_ws_layout(int64_t n, int d, void *work, fit_ws *ws) {
 }
 
 size_t lc_forest_fit_workspace_bytes(int64_t n, int d) { return fit_ws_layout(n, d, NULL, NULL); }
+
+/* Stable partition of src[start..end) by goleft into dst[start..end): the rows going left
+ * to [start, mid) and the others to [mid, end), each in order (branch-free: the store
+ * address is selected). */
+static void partition_rows(const int32_t *src, int32_t *dst, int32_t start, int32_t mid,
+                           int32_t end, const uint8_t *goleft) {
+    int32_t nl = start, nr = mid;
+    for (int32_t q = start; q < end; q++) {
+        const int32_t i = src[q];
+        const int32_t g = goleft[i];
+        const int32_t pos = nr ^ ((nl ^ nr) & -g);
+        dst[pos] = i;
+        nl += g;
+        nr += 1 - g;
+    }
+}
 
 /* Fit tree t into slot `slot` (node slots from offset[slot] on). */
 static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
@@ -172,7 +188,10 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
         else if (par < -1) left[-(par + 2)] = node;      /* left child, encoded -(parent+2) */
         const int32_t nd = end - start;
         /* Node statistics over the rows (order of feature 0). */
-        const int32_t *ix0 = ws->idx;
+        /* this node's rows in each feature's order: idx at even depths, idx2 at odd ones */
+        int32_t *const IX = (depth & 1) ? ws->idx2 : ws->idx;
+        int32_t *const OX = (depth & 1) ? ws->idx : ws->idx2;
+        const int32_t *ix0 = IX;
         int32_t Wi = 0;
         double S = 0.0;
         double ymin = y[ix0[start]], ymax = ymin;
@@ -232,7 +251,7 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
                 }
                 for (int k = 0; k < d; k++) {
                     if (mf < d && !ws->tried[k]) continue;
-                    const int32_t *ix = ws->idx + (size_t)k * cs;
+                    const int32_t *ix = IX + (size_t)k * cs;
                     const int32_t *xr = ws->xr + (size_t)k * cs;
                     const int32_t r0 = ix[start];
                     if (!(xr[r0] < xr[ix[start + 1]])) continue;
@@ -244,7 +263,7 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
                     }
                 }
                 if (best_f >= 0) {
-                    const int32_t *ixb = ws->idx + (size_t)best_f * cs;
+                    const int32_t *ixb = IX + (size_t)best_f * cs;
                     const double *xb = ws->xc + (size_t)best_f * cs;
                     const int32_t r0 = ixb[start], r1 = ixb[start + 1];
                     const double a = xb[r0], b = xb[r1];
@@ -281,7 +300,7 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
             }
             for (int k = 0; k < d && nd > 2; k++) {
                 if (mf < d && !ws->tried[k]) continue;
-                const int32_t *ix = ws->idx + (size_t)k * cs;
+                const int32_t *ix = IX + (size_t)k * cs;
                 const scan_ent *e = ws->ent + (size_t)k * cs;
                 if (!(e[ix[start]].xr < e[ix[end - 1]].xr)) continue;  /* constant here */
                 /* left = ix[start..q]: q runs over [start + msl - 1, end - msl - 1] */
@@ -296,16 +315,16 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
                 /* proxies are >= 0, so their bit patterns order like them (int64); an invalid
                  * position becomes -1, below every proxy: the loop has no branch but its own */
                 int64_t bpb = -1, bq = -1;
-                int64_t cw = e[ix[q]].w, cxr = e[ix[q]].xr, wl64 = wl;
+                int64_t cw = e[ix[q]].w, cxr = e[ix[q]].xr, wl64 = wl, wr64 = Wi - wl;
                 double cwy = e[ix[q]].wy;
-                const double *rr = recip + Wi; /* rr[-wl] = 1 / (Wi - wl) */
                 for (int64_t qq = q; qq <= q_last; qq++) {
                     const scan_ent *nx = e + ix[qq + 1];
                     wl64 += cw;
+                    wr64 -= cw;
                     sl += cwy;
                     const double sr = S - sl;
                     /* products with exact-int reciprocals: no division in the scan */
-                    const double proxy = sl * sl * recip[wl64] + sr * sr * rr[-wl64];
+                    const double proxy = sl * sl * recip[wl64] + sr * sr * recip[wr64];
                     int64_t pb;
                     memcpy(&pb, &proxy, sizeof pb);
                     pb = cxr < (int64_t)nx->xr ? pb : -1;
@@ -338,7 +357,7 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
             continue;
         }
         /* Split: rows ix[start..best_pos] of the best feature go left. */
-        const int32_t *ixb = ws->idx + (size_t)best_f * cs;
+        const int32_t *ixb = IX + (size_t)best_f * cs;
         const double *xb = ws->xc + (size_t)best_f * cs;
         const double a = xb[ixb[best_pos]], b = xb[ixb[best_pos + 1]];
         double thr = a / 2.0 + b / 2.0;
@@ -352,19 +371,13 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
         const int32_t mid = best_pos + 1;
         for (int32_t q = start; q < mid; q++) ws->goleft[ixb[q]] = 1;
         for (int32_t q = mid; q < end; q++) ws->goleft[ixb[q]] = 0;
-        for (int k = 0; k < d; k++) {
-            if (k == best_f) continue;
-            int32_t *ix = ws->idx + (size_t)k * cs;
-            int32_t nl = start, nr = 0;
-            for (int32_t q = start; q < end; q++) {  /* branch-free stable partition */
-                const int32_t i = ix[q];
-                const int32_t g = ws->goleft[i];
-                ix[nl] = i;
-                ws->tmp[nr] = i;
-                nl += g;
-                nr += 1 - g;
-            }
-            for (int32_t q = 0; q < nr; q++) ix[nl + q] = ws->tmp[q];
+        for (int k = 0; k < d; k++) {  /* the children's orders, in the other buffer */
+            const int32_t *src = IX + (size_t)k * cs;
+            int32_t *dst = OX + (size_t)k * cs;
+            if (k == best_f)
+                memcpy(dst + start, src + start, sizeof(int32_t) * (size_t)nd);
+            else
+                partition_rows(src, dst, start, mid, end, ws->goleft);
         }
         /* Push right, then left (popped first: pre-order, left child = node + 1). */
         st[4 * sp] = mid; st[4 * sp + 1] = end; st[4 * sp + 2] = depth + 1; st[4 * sp + 3] = node;
