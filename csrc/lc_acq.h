@@ -99,7 +99,9 @@ typedef struct {
     double *acc_m2;      /* n_all: running sum of squared deviations */
     double *acc_lv;      /* n_all: summed leaf variances */
     double *score;       /* n_all, by row: EI of active rows */
-    double *X_seen;      /* max_seen x d */
+    double *X_seen;      /* max_seen x d: the seen rows' features, in the order given */
+    int64_t *kept_rows;  /* max_seen: the seen rows of the last call */
+    int64_t kept_n;      /* how many (0: none; the sorted state below is theirs) */
     int32_t *seen_ids;   /* max_seen: internal ids of the seen rows */
     int32_t *seen_rank;  /* d x max_seen: the seen rows' ranks per feature, ascending */
     double *seen_val;    /* d x max_seen: their values */
@@ -122,6 +124,7 @@ typedef struct {
     int64_t last_words;      /* bitset words visited at internal nodes, summed */
     int64_t last_depth_sum;  /* deepest-leaf depths summed over trees */
     int32_t last_depth_max;
+    int64_t last_kept;       /* seen rows whose sorted state the last call kept (0: sorted) */
 } lc_rfei_ctx;
 
 /* Bytes of the block lc_rfei_prepare needs.  bitset_depth <= 0 picks the default (48).

@@ -275,10 +275,25 @@ void lcq_welford_range(const lc_rfei_ctx *c, const double *value, const int32_t 
 void lcq_lane_tree(const lc_rfei_ctx *c, lc_rfei_lane *L, const double *y_seen,
                    int64_t n_seen, uint64_t forest_seed, int32_t t, const uint64_t *root,
                    const int32_t *root_list, int64_t nw, int64_t n_active) {
-    lc_forest_fit_tree(y_seen, n_seen, c->d, &c->params, forest_seed, t, 0, &L->tree,
-                       L->fit_work);
-    /* every split's rank first: independent searches overlap their cache misses */
+    lc_forest_fit_tree_cap(y_seen, n_seen, c->d, c->max_seen, &c->params, forest_seed, t, 0,
+                           &L->tree, L->fit_work);
     const lc_forest *tr = &L->tree;
+    L->list_used = 0;
+    if (n_active * 4 <= (int64_t)tr->n_nodes[0]) {
+        /* few candidates (the end of a replay that exhausts its table): each walks down the
+         * tree (x <= threshold: the same leaf as rank < node rank), no node ranks needed */
+        for (int64_t i = 0; i < nw; i++) {
+            const int32_t w = root_list[i];
+            uint64_t bits = root[w];
+            while (bits) {
+                const int64_t id = (int64_t)w * 64 + ctz64(bits);
+                bits &= bits - 1;
+                L->leaf_of[id] = lc_forest_leaf(tr, 0, c->Xn + (size_t)c->perm[id] * c->d);
+            }
+        }
+        return;
+    }
+    /* every split's rank first: independent searches overlap their cache misses */
     for (int32_t i = 0; i < tr->n_nodes[0]; i++)  /* warm the places searched */
         if (tr->feature[i] >= 0) {
             const int k = tr->feature[i];
@@ -292,6 +307,5 @@ void lcq_lane_tree(const lc_rfei_ctx *c, lc_rfei_lane *L, const double *y_seen,
         if (tr->feature[i] >= 0)
             L->node_rank[i] = (int32_t)rank_between(c, tr->feature[i], tr->threshold[i],
                                                     tr->split_lo[i], tr->split_hi[i]);
-    L->list_used = 0;
     if (nw) lcq_score_node(c, L, 0, 0, root, root_list, nw, n_active);
 }

@@ -91,6 +91,7 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     TAKE(c->acc_lv, double, na);
     TAKE(c->score, double, na);
     TAKE(c->X_seen, double, (size_t)max_seen * dd);
+    TAKE(c->kept_rows, int64_t, (size_t)max_seen);
     TAKE(c->seen_ids, int32_t, (size_t)max_seen);
     TAKE(c->seen_rank, int32_t, dd * (size_t)max_seen);
     TAKE(c->seen_val, double, dd * (size_t)max_seen);
@@ -276,6 +277,7 @@ void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n
     ctx->list_density = DEFAULT_LIST_DENSITY;
     ctx->last_nodes = ctx->last_depth_sum = ctx->last_words = 0;
     ctx->last_depth_max = 0;
+    ctx->kept_n = ctx->last_kept = 0;
     for (int64_t i = 0; i < n_all; i++) ctx->perm[i] = (int32_t)i;
     kd_order(X_all, n_all, d, ctx->perm, s1, s2);
     for (int64_t j = 0; j < n_all; j++) ctx->inv[ctx->perm[j]] = (int32_t)j;

@@ -58,7 +58,8 @@ static void mt_lane(mt_job *J, int l) {
     const int64_t stride = lc_forest_max_nodes(c->max_seen);
     lc_rfei_lane *L = &c->lanes[l];
     L->words = 0;
-    if (l > 0) lc_forest_presort(c->X_seen, J->n_seen, c->d, L->fit_work);
+    if (l > 0)  /* lane 0's sorted state (lc_acq.c keeps it across calls) */
+        lc_forest_presort_copy(c->lanes[0].fit_work, L->fit_work, J->n_seen, c->d, c->max_seen);
     const int64_t per = ((W + nthr - 1) / nthr) * 64;
     const int64_t j0 = per * l < n_all ? per * l : n_all;
     const int64_t j1 = j0 + per < n_all ? j0 + per : n_all;

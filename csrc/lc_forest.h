@@ -93,6 +93,22 @@ void lc_forest_presort(const double *X, int64_t n, int d, void *work);
 void lc_forest_fit_tree(const double *y, int64_t n, int d, const lc_forest_params *p,
                         uint64_t seed64, int32_t t, int32_t slot, lc_forest *f, void *work);
 
+/* The same with room for `cap` >= n rows (work: lc_forest_fit_workspace_bytes(cap, d) bytes),
+ * for a data set that only ever grows by rows appended at its end: lc_forest_presort_cap sorts
+ * the n rows of X; lc_forest_presort_append adds rows n_old..n-1 (n <= cap; X holds those
+ * n - n_old rows only, row-major) by insertion into the sorted orders and the dense ranks,
+ * leaving `work` exactly as lc_forest_presort_cap on all n rows would (a new row goes after
+ * the rows of equal value, as the stable sort puts it); lc_forest_presort_copy copies the
+ * sorted state of n rows from one such workspace to another; lc_forest_fit_tree_cap fits a
+ * tree as lc_forest_fit_tree does. */
+void lc_forest_presort_cap(const double *X, int64_t n, int d, int64_t cap, void *work);
+void lc_forest_presort_append(const double *X, int64_t n_old, int64_t n, int d, int64_t cap,
+                              void *work);
+void lc_forest_presort_copy(const void *src, void *dst, int64_t n, int d, int64_t cap);
+void lc_forest_fit_tree_cap(const double *y, int64_t n, int d, int64_t cap,
+                            const lc_forest_params *p, uint64_t seed64, int32_t t, int32_t slot,
+                            lc_forest *f, void *work);
+
 /* Leaf slot (relative to the tree's first slot) that row x reaches in tree t. */
 int32_t lc_forest_leaf(const lc_forest *f, int32_t t, const double *x);
 

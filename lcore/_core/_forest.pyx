@@ -286,10 +286,11 @@ cdef class RFEIContext:
         return self.ctx.n_threads
 
     def stats(self):
-        """Node count, summed and largest tree depth of the last call."""
+        """Node count, summed and largest tree depth of the last call; ``kept``: seen rows
+        whose sorted state it kept from the call before (0: it sorted them all)."""
         return {"nodes": self.ctx.last_nodes, "depth_sum": self.ctx.last_depth_sum,
                 "depth_max": self.ctx.last_depth_max, "words": self.ctx.last_words,
-                "bitset_depth": self.ctx.bitset_depth}
+                "bitset_depth": self.ctx.bitset_depth, "kept": self.ctx.last_kept}
 
 
 def threads_available():

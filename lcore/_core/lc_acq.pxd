@@ -27,6 +27,7 @@ cdef extern from "lc_acq.h" nogil:
         int64_t last_words
         int64_t last_depth_sum
         int32_t last_depth_max
+        int64_t last_kept
 
     size_t lc_rfei_bytes(int64_t n_all, int d, int64_t max_seen, const lc_forest_params *p,
                          int bitset_depth, int n_threads)
