@@ -6,6 +6,10 @@
 /* One line per kind; the kinds live in csrc/lc_rule_*.c. */
 static const lc_rule_kind *const KINDS[] = {
     &lc_kind_optuna_threshold,
+    &lc_kind_optuna_percentile,
+    &lc_kind_optuna_median,
+    &lc_kind_optuna_patient,
+    &lc_kind_optuna_wilcoxon,
 };
 
 int32_t lc_rule_kind_count(void) { return (int32_t)(sizeof KINDS / sizeof KINDS[0]); }

@@ -20,7 +20,13 @@ from .compiled import CompiledRule, compiled_rule
 from .median import MedianRule
 from .monitor import Monitor
 from .never import Never
-from .optuna_rules import OptunaThreshold
+from .optuna_rules import (
+    OptunaMedian,
+    OptunaPatient,
+    OptunaPercentile,
+    OptunaThreshold,
+    OptunaWilcoxon,
+)
 from .registry import RULES, get_rule
 from .relative import ETR2
 from .threshold import ETR1
@@ -39,6 +45,10 @@ __all__ = [
     "Monitor",
     "Never",
     "OptunaThreshold",
+    "OptunaMedian",
+    "OptunaPatient",
+    "OptunaPercentile",
+    "OptunaWilcoxon",
     "RULES",
     "Rule",
     "get_rule",

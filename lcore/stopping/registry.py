@@ -7,13 +7,21 @@ from typing import Any
 from .base import Rule
 from .median import MedianRule
 from .never import Never
-from .optuna_rules import OptunaThreshold
+from .optuna_rules import (
+    OptunaMedian,
+    OptunaPatient,
+    OptunaPercentile,
+    OptunaThreshold,
+    OptunaWilcoxon,
+)
 from .relative import ETR2
 from .threshold import ETR1
 
 #: the built-in rules by name
 RULES = {"none": Never, "etr1": ETR1, "etr2": ETR2, "median": MedianRule,
          "optuna-threshold": OptunaThreshold}
+RULES.update({"optuna-median": OptunaMedian, "optuna-percentile": OptunaPercentile,
+              "optuna-patient": OptunaPatient, "optuna-wilcoxon": OptunaWilcoxon})
 
 
 def _known() -> str:
