@@ -13,6 +13,10 @@ static const lc_rule_kind *const KINDS[] = {
     &lc_kind_synetune_median,
     &lc_kind_ray_median,
     &lc_kind_lce,
+    &lc_kind_optuna_percentile,
+    &lc_kind_optuna_median,
+    &lc_kind_optuna_patient,
+    &lc_kind_optuna_wilcoxon,
 };
 
 int32_t lc_rule_kind_count(void) { return (int32_t)(sizeof KINDS / sizeof KINDS[0]); }

@@ -67,5 +67,9 @@ extern const lc_rule_kind lc_kind_synetune_asha;
 extern const lc_rule_kind lc_kind_synetune_median;
 extern const lc_rule_kind lc_kind_ray_median;
 extern const lc_rule_kind lc_kind_lce;
+extern const lc_rule_kind lc_kind_optuna_percentile;
+extern const lc_rule_kind lc_kind_optuna_median;
+extern const lc_rule_kind lc_kind_optuna_patient;
+extern const lc_rule_kind lc_kind_optuna_wilcoxon;
 
 #endif /* LC_RULES_H */

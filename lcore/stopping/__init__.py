@@ -21,7 +21,13 @@ from .lce import LCE
 from .median import MedianRule
 from .monitor import Monitor
 from .never import Never
-from .optuna_rules import OptunaThreshold
+from .optuna_rules import (
+    OptunaMedian,
+    OptunaPatient,
+    OptunaPercentile,
+    OptunaThreshold,
+    OptunaWilcoxon,
+)
 from .peer_median import RayMedian, SyneTuneMedian
 from .registry import RULES, get_rule
 from .relative import ETR2
@@ -48,6 +54,10 @@ __all__ = [
     "RayASHA",
     "SyneTuneASHA",
     "RayMedian",
+    "OptunaMedian",
+    "OptunaPatient",
+    "OptunaPercentile",
+    "OptunaWilcoxon",
     "RULES",
     "Rule",
     "SyneTuneMedian",

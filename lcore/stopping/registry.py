@@ -8,7 +8,13 @@ from .base import Rule
 from .lce import LCE
 from .median import MedianRule
 from .never import Never
-from .optuna_rules import OptunaThreshold
+from .optuna_rules import (
+    OptunaMedian,
+    OptunaPatient,
+    OptunaPercentile,
+    OptunaThreshold,
+    OptunaWilcoxon,
+)
 from .peer_median import RayMedian, SyneTuneMedian
 from .relative import ETR2
 from .rung_rules import OptunaHyperband, OptunaSuccessiveHalving, RayASHA, SyneTuneASHA
@@ -22,6 +28,8 @@ RULES.update({"optuna-sh": OptunaSuccessiveHalving, "optuna-hyperband": OptunaHy
 RULES["synetune-median"] = SyneTuneMedian
 RULES["ray-median"] = RayMedian
 RULES["lce"] = LCE
+RULES.update({"optuna-median": OptunaMedian, "optuna-percentile": OptunaPercentile,
+              "optuna-patient": OptunaPatient, "optuna-wilcoxon": OptunaWilcoxon})
 
 
 def _known() -> str:
