@@ -6,6 +6,7 @@
 /* One line per kind; the kinds live in csrc/lc_rule_*.c. */
 static const lc_rule_kind *const KINDS[] = {
     &lc_kind_optuna_threshold,
+    &lc_kind_adaptive,
 };
 
 int32_t lc_rule_kind_count(void) { return (int32_t)(sizeof KINDS / sizeof KINDS[0]); }

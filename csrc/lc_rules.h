@@ -60,5 +60,6 @@ void lc_sorted_insert(double *a, int64_t n, double v);
 
 /* The registered kinds (one line each in lc_rules.c's table). */
 extern const lc_rule_kind lc_kind_optuna_threshold;
+extern const lc_rule_kind lc_kind_adaptive;
 
 #endif /* LC_RULES_H */

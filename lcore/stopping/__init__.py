@@ -15,6 +15,7 @@ conventions every rule follows (gaps, modes, float64 arithmetic) and docs/stoppi
 
 from __future__ import annotations
 
+from .adaptive import Adaptive
 from .base import COMPLETED, FAILED, RUNNING, STOPPED, History, Rule
 from .compiled import CompiledRule, compiled_rule
 from .median import MedianRule
@@ -26,6 +27,7 @@ from .relative import ETR2
 from .threshold import ETR1
 
 __all__ = [
+    "Adaptive",
     "COMPLETED",
     "CompiledRule",
     "FAILED",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .adaptive import Adaptive
 from .base import Rule
 from .median import MedianRule
 from .never import Never
@@ -14,6 +15,7 @@ from .threshold import ETR1
 #: the built-in rules by name
 RULES = {"none": Never, "etr1": ETR1, "etr2": ETR2, "median": MedianRule,
          "optuna-threshold": OptunaThreshold}
+RULES["adaptive"] = Adaptive
 
 
 def _known() -> str:
