@@ -180,3 +180,39 @@ def test_c_init_refuses_a_bad_k():
 
     with pytest.raises(ValueError):
         lcore.simulate(t, rule=Bad(), repeats=1, progress=False, chooser="random")
+
+
+@pytest.mark.parametrize("mode", ["max", "min"])
+def test_in_an_optuna_study_equals_monitor(mode):
+    optuna = pytest.importorskip("optuna")
+    from lcore.integrations.optuna import LcorePruner
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    T = 8
+    log = []
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0.0, 1.0)
+        z = trial.suggest_float("z", 0.0, 1.0)
+        t = np.arange(1, T + 1)
+        acc = x * (1 - 0.6**t) + 0.05 * np.sin(5.0 * t * z)
+        curve = acc if mode == "max" else 1.0 - acc
+        for epoch in range(1, T + 1):
+            trial.report(float(curve[epoch - 1]), epoch)
+            stop = trial.should_prune()
+            log.append((trial.number, epoch, float(curve[epoch - 1]), stop))
+            if stop:
+                raise optuna.TrialPruned()
+        return float(curve[-1])
+
+    study = optuna.create_study(direction="maximize" if mode == "max" else "minimize",
+                                pruner=LcorePruner("adaptive", horizon=T, alpha=0.25),
+                                sampler=optuna.samplers.RandomSampler(seed=1))
+    study.optimize(objective, n_trials=40)
+    states = [t.state.name for t in study.trials]
+    assert states.count("PRUNED") > 0 and states.count("COMPLETE") > 3
+    mon = Monitor("adaptive", horizon=T, alpha=0.25, mode=mode)
+    for number, epoch, value, decision in log:
+        assert mon.report(number, epoch, value) == decision, (number, epoch)
+        if decision or epoch == T:
+            mon.complete(number)
