@@ -17,6 +17,7 @@ static const lc_rule_kind *const KINDS[] = {
     &lc_kind_optuna_median,
     &lc_kind_optuna_patient,
     &lc_kind_optuna_wilcoxon,
+    &lc_kind_adaptive,
 };
 
 int32_t lc_rule_kind_count(void) { return (int32_t)(sizeof KINDS / sizeof KINDS[0]); }

@@ -71,5 +71,6 @@ extern const lc_rule_kind lc_kind_optuna_percentile;
 extern const lc_rule_kind lc_kind_optuna_median;
 extern const lc_rule_kind lc_kind_optuna_patient;
 extern const lc_rule_kind lc_kind_optuna_wilcoxon;
+extern const lc_rule_kind lc_kind_adaptive;
 
 #endif /* LC_RULES_H */

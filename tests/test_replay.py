@@ -342,8 +342,8 @@ def test_oracle_differs_from_report_and_goal_is_reported():
 
 def test_errors():
     table = synthetic("mnist_lenet5", n=300, epochs=6, seed=0)
-    with pytest.raises(ValueError, match="unknown rule 'etr3'; known rules: 'etr1', 'etr2', "
-                       "'lce', 'median', 'none'"):
+    with pytest.raises(ValueError, match="unknown rule 'etr3'; known rules: 'adaptive', 'etr1', "
+                       "'etr2', 'lce', 'median', 'none', 'optuna-hyperband'"):
         lcore.simulate(table, rule="etr3", progress=False)
     with pytest.raises(ValueError, match=r"tau must be an int in \[1, T-1\] = \[1, 5\], got 6"):
         lcore.simulate(table, rule="etr1", tau=6, progress=False)

@@ -113,7 +113,8 @@ def test_constructor_errors():
         Monitor(MedianRule(), horizon=5, mode="min")
     with pytest.raises(ValueError, match=r"parameters \(tau=1\) can only be given with a rule"):
         Monitor(ETR1(1), horizon=5, tau=1)
-    with pytest.raises(ValueError, match="unknown rule 'medain'; known rules: 'etr1', 'etr2'"):
+    with pytest.raises(ValueError,
+                       match="unknown rule 'medain'; known rules: 'adaptive', 'etr1', 'etr2'"):
         Monitor("medain", horizon=5)
     with pytest.raises(TypeError, match="rule 'etr1' takes the parameters tau, r, eps, mode"):
         Monitor("etr1", horizon=5, tau=1, p=0.5)
@@ -135,7 +136,8 @@ def test_get_rule():
     assert get_rule("etr2", p=0.5, mode="min") == ETR2(0.5, mode="min")
     rule = ETR1(2)
     assert get_rule(rule) is rule
-    with pytest.raises(ValueError, match="unknown rule 'ETR1'; known rules: 'etr1', 'etr2', "):
+    with pytest.raises(ValueError,
+                       match="unknown rule 'ETR1'; known rules: 'adaptive', 'etr1', 'etr2', "):
         get_rule("ETR1")
 
 

@@ -15,6 +15,7 @@ conventions every rule follows (gaps, modes, float64 arithmetic) and docs/stoppi
 
 from __future__ import annotations
 
+from .adaptive import Adaptive
 from .base import COMPLETED, FAILED, RUNNING, STOPPED, History, Rule
 from .compiled import CompiledRule, compiled_rule
 from .lce import LCE
@@ -35,6 +36,7 @@ from .rung_rules import OptunaHyperband, OptunaSuccessiveHalving, RayASHA, SyneT
 from .threshold import ETR1
 
 __all__ = [
+    "Adaptive",
     "COMPLETED",
     "CompiledRule",
     "FAILED",

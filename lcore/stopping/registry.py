@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .adaptive import Adaptive
 from .base import Rule
 from .lce import LCE
 from .median import MedianRule
@@ -30,6 +31,7 @@ RULES["ray-median"] = RayMedian
 RULES["lce"] = LCE
 RULES.update({"optuna-median": OptunaMedian, "optuna-percentile": OptunaPercentile,
               "optuna-patient": OptunaPatient, "optuna-wilcoxon": OptunaWilcoxon})
+RULES["adaptive"] = Adaptive
 
 
 def _known() -> str:
