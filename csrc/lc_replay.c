@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "lc_acq.h"
+#include "lc_rules.h"  /* lc_sorted_insert */
 
 #if defined(__GNUC__)
 #define LC_INLINE static inline __attribute__((always_inline))
@@ -504,17 +505,6 @@ static int builtin_reset(void *self, const lc_history *h) {
     return 0;
 }
 
-static void insert_sorted(double *a, int64_t k, double v) {
-    /* a[0..k) sorted ascending; insert v keeping order (after equal values). */
-    int64_t lo = 0, hi = k;
-    while (lo < hi) {
-        int64_t mid = (lo + hi) >> 1;
-        if (a[mid] <= v) lo = mid + 1; else hi = mid;
-    }
-    memmove(a + lo + 1, a + lo, sizeof(double) * (size_t)(k - lo));
-    a[lo] = v;
-}
-
 LC_INLINE int builtin_on_end(void *self, const lc_history *h, int64_t trial) {
     lc_builtin_rule *r = (lc_builtin_rule *)self;
     if (h->state[trial] != LC_TRIAL_COMPLETED) return 0;
@@ -524,7 +514,7 @@ LC_INLINE int builtin_on_end(void *self, const lc_history *h, int64_t trial) {
         double s = 0.0;
         for (int32_t t = 0; t < T; t++) {
             s += curve[t];
-            insert_sorted(r->sorted_avg + (size_t)t * (size_t)r->cap, r->n_completed,
+            lc_sorted_insert(r->sorted_avg + (size_t)t * (size_t)r->cap, r->n_completed,
                           s / (double)(t + 1));
         }
     } else if (r->kind == LC_RULE_ETR2) {

@@ -151,9 +151,7 @@ static double numpy_quantile_sorted(const double *a, int64_t n, double q) {
     const double fl = floor(vi);
     const int64_t i = (int64_t)fl;
     const double g = vi - fl;
-    const double lo = a[i], hi = a[i + 1];
-    const double diff = hi - lo;
-    return g >= 0.5 ? hi - diff * (1.0 - g) : lo + diff * g;
+    return lc_numpy_lerp(a[i], a[i + 1], g);
 }
 
 static int percentile_decide(void *self, const lc_history *h, int64_t trial, int32_t t,

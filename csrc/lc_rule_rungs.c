@@ -525,14 +525,7 @@ static double linear_quantile(const rung_sets *s, int64_t set, int64_t n, double
     const double fi = floor(v);
     const int64_t i = (int64_t)fi;
     const double lo = rs_select(s, set, i), hi = rs_select(s, set, i + 1);
-    const double g = v - fi;
-    const double d = hi - lo;
-    if (g >= 0.5) {
-        const double e = d * (1.0 - g);
-        return hi - e;
-    }
-    const double e = d * g;
-    return lo + e;
+    return lc_numpy_lerp(lo, hi, v - fi);
 }
 
 /* The peers' Bracket.on_result at epoch t (<= T) with `reward`: records at most one rung;

@@ -58,6 +58,13 @@ static inline size_t lc_align64(size_t n) { return (n + 63u) & ~(size_t)63u; }
  * a must have room for n + 1 values.  Equal values: v goes after them. */
 void lc_sorted_insert(double *a, int64_t n, double v);
 
+/* NumPy's linear interpolation between the order statistics lo <= hi at fraction g of the
+ * way (numpy's _lerp: from the nearer end), as np.quantile(..., method="linear") does. */
+static inline double lc_numpy_lerp(double lo, double hi, double g) {
+    const double d = hi - lo;
+    return g >= 0.5 ? hi - d * (1.0 - g) : lo + d * g;
+}
+
 /* The registered kinds (one line each in lc_rules.c's table). */
 extern const lc_rule_kind lc_kind_optuna_threshold;
 extern const lc_rule_kind lc_kind_optuna_sh;
