@@ -78,9 +78,11 @@ def _reference(job):
     from lce_reference import reference_decision
 
     k, pre, kw = job
+    kw = dict(kw)
+    seed = k + kw.pop("seed_offset", 0)
     t0 = time.perf_counter()
     stop, p = reference_decision(pre["curve"], pre["T"], pre["y_best"], mode=pre["mode"],
-                                 seed=k, **kw)
+                                 seed=seed, **kw)
     return k, bool(stop), p, time.perf_counter() - t0
 
 
@@ -125,10 +127,16 @@ def main(argv=None):
                     help="reference decisions re-timed in this run, one process (for the ratio)")
     ap.add_argument("--out", default=str(HERE / "results" / "lce.json"))
     ap.add_argument("--reference-only", action="store_true")
+    ap.add_argument("--seed-offset", type=int, default=0,
+                    help="the reference's walkers use seed k + this (k: the prefix's index); "
+                         "a second run with another offset measures the reference's own "
+                         "agreement across seeds")
     args = ap.parse_args(argv)
 
     prefixes = draw_prefixes(args.n, args.split)
     kw = dict(nwalkers=args.nwalkers, nsamples=args.nsamples, burn_in=args.burn_in)
+    if args.seed_offset:
+        kw["seed_offset"] = args.seed_offset
     ref = references(prefixes, kw, args.cache, args.jobs)
     if args.reference_only:
         return

@@ -38,6 +38,7 @@ table): ``etr1`` r = ``meta["chance"]`` (eps 0.05; not run on a table without a 
 ``etr2`` p = 0.9 as the registry default (variants 0.8/0.9/0.95 are extra cells);
 ``optuna-threshold`` lower = chance + 0.05 on a "max" table, upper = chance - 0.05 on a "min"
 table (ETR-1's threshold, checked at every epoch); ``optuna-percentile`` percentile = 25.0;
+``optuna-patient`` patience = 2 (Optuna's PatientPruner has no default; no wrapped pruner);
 any other rule with its constructor's defaults (and ``mode``). A registered rule that cannot be
 built that way is listed under "skipped" in the JSON with the reason.
 """
@@ -73,6 +74,7 @@ TABLE_N: dict = {}  # table name -> rows (filled by main)
 VARIANTS = {
     "etr1": [{"tau": 1}, {"tau": 3}, {"tau": 9}],
     "etr2": [{"p": 0.8}, {"p": 0.9}, {"p": 0.95}],
+    "optuna-patient": [{"patience": 2}],   # Optuna's PatientPruner has no default patience
 }
 #: the fixed-parameter rules that "best in hindsight" is chosen from: every configuration but
 #: none and adaptive

@@ -8,12 +8,9 @@
  * recency-weighted residuals (weights 10^(i/n), as the original's) from the original's fixed
  * starting point, Jacobians by forward differences.  A family is kept when the fit converged
  * to finite parameters, and its value at T is in the sanity range [lo, hi] and not below its
- * value at epoch 2 (the original's prior).  Each kept family gives a Gaussian predictive of
- * y(T) (Laplace: mean f(T), variance sigma^2 (g' A^-1 g), g = df(T)/dp, A = J'RJ).  The
- * prediction is a Gaussian centred on the median of the kept families' f(T), with standard
- * deviation LCE_SD_SCALE times their mean Laplace standard deviation (the constant chosen
- * against the MCMC reference on a development set of real curves, bench/lce.py --split dev),
- * and P(y(T) > y_best) is its upper tail.
+ * value at epoch 2 (the original's prior).  Each kept family then gives P_k(y(T) > y_best)
+ * from its profile likelihood at y_best (lc_lce_prob says how), with the noise of the
+ * families' equal-weight combination; P is the mean of the P_k.
  *
  * Pure function of (curve, T, y_best, parameters): no state across decisions, no RNG.
  * Compiled without FMA contraction (setup.py), so the Python face's numbers are these.
@@ -146,20 +143,20 @@ static void normal_eq(const double *J, const double *r, const double *e, int n, 
     }
 }
 
-/* Levenberg-Marquardt fit of family k from its starting point; p and *S_out set.  1 when
+/* Levenberg-Marquardt fit of family k from the parameters in p (in: start, out: fit) and
+ * *S_out set.  1 when
  * it converged (relative decrease or step below 1.49e-8, MINPACK's default tolerances, or
  * no step decreases S any more),
- * 0 when it failed (non-finite values, too few points, no convergence in LCE_MAXIT steps). */
+ * 0 when it failed (non-finite values, too few points, no convergence in maxit steps). */
 static int lm_fit(int k, const double *x, const double *y, const double *r, int n,
-                  double *work, double *p, double *S_out) {
+                  int maxit, double *work, double *p, double *S_out) {
     const int m = NP[k];
     if (n < m) return 0;
     double *f = work, *e = work + n, *J = work + 2 * n;
-    for (int j = 0; j < LCE_MAXP; j++) p[j] = P0[k][j];
     double S = wss(k, x, y, r, n, p);
     if (!isfin(S)) return 0;
     double lambda = 1e-3;
-    for (int it = 0; it < LCE_MAXIT; it++) {
+    for (int it = 0; it < maxit; it++) {
         for (int i = 0; i < n; i++) {
             f[i] = lc_lce_family(k, x[i], p);
             e[i] = f[i] - y[i];
@@ -172,7 +169,7 @@ static int lm_fit(int k, const double *x, const double *y, const double *r, int 
             if (!isfin(g[a])) return 0;
             b[a] = -g[a];
         }
-        int accepted = 0;
+        int accepted = 0, vanished = 0;
         while (lambda <= 1e12) {
             memcpy(M, A, sizeof M);
             for (int a = 0; a < m; a++) M[a * m + a] += lambda * (A[a * m + a] + 1e-12);
@@ -200,73 +197,65 @@ static int lm_fit(int k, const double *x, const double *y, const double *r, int 
                 }
                 break;
             }
-            if (dmax < 1.49e-8) break;   /* the step vanished: at a minimum */
+            if (dmax < 1.49e-8) {        /* the step vanished: at a minimum */
+                vanished = 1;
+                break;
+            }
             lambda *= 10.0;
         }
         if (!accepted) {
+            /* at a minimum (MINPACK's xtol test); no step reducing S at any damping is
+             * MINPACK's "no further reduction possible" (status 6-8), which the original
+             * counts as a failed fit */
             *S_out = S;
-            return 1;
+            return vanished;
         }
     }
     return 0;
 }
 
-/* The fast decision's numbers for one curve.  x, y: the n observed points (already negated
- * in mode "min"), T: the epoch predicted, [lo, hi]: the sanity range on that scale.  Per
- * family k (arrays of LCE_NF): ok[k], mu[k] = f(T), var[k] = Laplace variance of f(T),
- * s2[k] = recency-weighted mean squared residual.  work: 7 n doubles.  Returns the number
- * of families kept. */
-int32_t lc_lce_fit(const double *x, const double *y, int32_t n, double T, double lo,
-                   double hi, double *work, int32_t *ok, double *mu, double *var, double *s2) {
-    double *r = work;
-    double *w = work + n;
+/* Family k's fit to the n points (x, y) with recency weights r (already negated in mode
+ * "min"): 1 when it is kept (the fit converged to finite parameters from the original's
+ * starting point, and f(T) is in [lo, hi] and not below f(2): the original's prior), with
+ * p, *S (weighted sum of squares) and *mu = f(T) set.  work: 6 n doubles. */
+static int keep_fit(int k, const double *x, const double *y, const double *r, int n, double T,
+                    double lo, double hi, double *work, double *p, double *S, double *mu) {
+    for (int j = 0; j < LCE_MAXP; j++) p[j] = P0[k][j];
+    *S = NAN;
+    if (!lm_fit(k, x, y, r, n, LCE_MAXIT, work, p, S)) return 0;
+    for (int j = 0; j < NP[k]; j++)
+        if (!isfin(p[j])) return 0;
+    const double fT = lc_lce_family(k, T, p), f2 = lc_lce_family(k, 2.0, p);
+    if (!isfin(fT) || !(fT > lo && fT < hi) || f2 > fT) return 0;
+    *mu = fT;
+    return 1;
+}
+
+/* Recency weights 10^(i/n), i = 0..n-1, into r; returns their sum. */
+static double recency(double *r, int n) {
     const double base = pow(10.0, 1.0 / n);
     double rsum = 0.0;
     for (int i = 0; i < n; i++) {
         r[i] = pow(base, (double)i);
         rsum += r[i];
     }
+    return rsum;
+}
+
+/* The kept families' fits for one curve (x, y: n points, already negated in mode "min").
+ * Per family k (arrays of LCE_NF): ok[k], mu[k] = f(T), s2[k] = recency-weighted mean squared
+ * residual, par[k * 4 ..] its parameters.  work: 7 n doubles.  Returns the number kept. */
+int32_t lc_lce_fit(const double *x, const double *y, int32_t n, double T, double lo,
+                   double hi, double *work, int32_t *ok, double *mu, double *s2, double *par) {
+    double *r = work, *w = work + n;
+    const double rsum = recency(r, n);
     int32_t kept = 0;
     for (int k = 0; k < LCE_NF; k++) {
-        double p[LCE_MAXP], S = NAN;
-        ok[k] = 0;
-        mu[k] = var[k] = s2[k] = NAN;
-        if (!lm_fit(k, x, y, r, n, w, p, &S)) continue;
-        int good = 1;
-        for (int j = 0; j < NP[k]; j++) good &= isfin(p[j]);
-        const double fT = lc_lce_family(k, T, p), f2 = lc_lce_family(k, 2.0, p);
-        if (!good || !isfin(fT) || fT < lo || fT > hi || f2 > fT) continue;
-        /* Laplace at the optimum: var = s2 g' A^-1 g */
-        const int m = NP[k];
-        double *f = w, *e = w + n, *J = w + 2 * n;
-        for (int i = 0; i < n; i++) {
-            f[i] = lc_lce_family(k, x[i], p);
-            e[i] = f[i] - y[i];
-        }
-        double A[LCE_MAXP * LCE_MAXP], g[LCE_MAXP], gT[LCE_MAXP], u[LCE_MAXP];
-        double fTT[1];
-        if (!jacobian(k, &T, 1, p, (fTT[0] = fT, fTT), gT)) continue;
-        if (!jacobian(k, x, n, p, f, J)) continue;
-        normal_eq(J, r, e, n, m, A, g);
-        double ridge = 0.0;
-        for (int a = 0; a < m; a++) ridge += A[a * m + a];
-        ridge = ridge * 1e-10 + 1e-300;
-        int solved = 0;
-        for (int tries = 0; tries < 8 && !solved; tries++) {
-            double M[LCE_MAXP * LCE_MAXP];
-            memcpy(M, A, sizeof M);
-            for (int a = 0; a < m; a++) M[a * m + a] += ridge;
-            solved = chol_solve(M, gT, u, m);
-            ridge *= 100.0;
-        }
-        if (!solved) continue;
-        double quad = 0.0;
-        for (int a = 0; a < m; a++) quad += gT[a] * u[a];
-        ok[k] = 1;
-        mu[k] = fT;
-        s2[k] = S / rsum;
-        var[k] = s2[k] * quad;
-        kept++;
+        double S;
+        ok[k] = keep_fit(k, x, y, r, n, T, lo, hi, w, par + k * LCE_MAXP, &S, &mu[k]);
+        s2[k] = ok[k] ? S / rsum : NAN;
+        if (!ok[k]) mu[k] = NAN;
+        kept += ok[k];
     }
     return kept;
 }
@@ -274,31 +263,32 @@ int32_t lc_lce_fit(const double *x, const double *y, int32_t n, double T, double
 /* Standard normal upper tail 1 - Phi(z) (erfc, accurate in the tail). */
 static double upper_tail(double z) { return 0.5 * erfc(z * 0.70710678118654752440); }
 
-/* The combination's constant (see the header comment and docs/stopping.md): the predictive
- * standard deviation of y(T) is LCE_SD_SCALE times the families' mean Laplace standard
- * deviation of f(T). */
-#define LCE_SD_SCALE 5.0
-
-/* The median of v[0..n) (n <= LCE_NF; sorted in place by insertion). */
-static double median(double *v, int n) {
-    for (int i = 1; i < n; i++) {
-        const double a = v[i];
-        int j = i - 1;
-        while (j >= 0 && v[j] > a) {
-            v[j + 1] = v[j];
-            j--;
-        }
-        v[j + 1] = a;
-    }
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+/* The noise standard deviation used is LCE_NOISE_SHARE^(1/2) times the standard deviation of
+ * the residuals of the kept families' equal-weight combination (the MCMC's starting sigma);
+ * the constant was chosen against the MCMC reference on a development set of real curves
+ * (bench/lce.py --split dev), see docs/stopping.md. */
+#define LCE_NOISE_SHARE 0.5
+/* The pseudo-observation f(T) = y_best is weighted LCE_PIN times the curve's total weight;
+ * the pinned fit counts when it lands within LCE_PIN_TOL (relative to max(1, |y_best|)). */
+#define LCE_PIN 1e8
+#define LCE_PIN_TOL 1e-3
+/* at most this many steps for a pinned fit (it starts at the family's fit) */
+#define LCE_PIN_MAXIT 10
 
 /* P(y(T) > y_best) for the curve's t values (NaN: not observed) in the table's units;
- * mode +1 / -1 (-1: values and y_best negated, sanity range [-hi, -lo]).  work: 9 t doubles.
- * Returns NaN when no family could be kept. */
+ * mode +1 / -1 (-1: values and y_best negated, sanity range [-hi, -lo]).  work:
+ * lc_lce_work(t) doubles.  Returns NaN when no family could be kept.
+ *
+ * Per kept family k: the profile likelihood of f(T) at y_best.  The family is refitted from
+ * its fit with the extra pseudo-observation (T, y_best) of weight LCE_PIN * sum(r), which pins
+ * f(T) to y_best; dS = S_pinned - S (weighted sums of squares over the observed points) is
+ * the cost of reaching y_best, and z = sqrt(dS / sum(r)) / sigma its likelihood-ratio
+ * deviate.  That gives the parameter uncertainty of f(T) as sd = |y_best - mu| / z; with the
+ * noise, P_k = 1 - Phi((y_best - mu) / sqrt(sd^2 + sigma^2)).  A family that cannot be pinned
+ * there gives P_k = 0 (y_best above its fit) or 1 (below).  P = the mean of the P_k. */
 double lc_lce_prob(const double *curve, int32_t t, int32_t T, double y_best, int32_t mode,
                    double lo, double hi, double *work) {
-    double *x = work, *y = work + t, *w = work + 2 * t;
+    double *x = work, *y = work + (t + 1), *w = work + 2 * (t + 1);
     int32_t n = 0;
     for (int32_t i = 0; i < t; i++) {
         if (curve[i] != curve[i]) continue;
@@ -306,6 +296,7 @@ double lc_lce_prob(const double *curve, int32_t t, int32_t T, double y_best, int
         y[n] = mode > 0 ? curve[i] : -curve[i];
         n++;
     }
+    if (n == 0) return NAN;
     double L = lo, H = hi, yb = y_best;
     if (mode < 0) {
         L = -hi;
@@ -313,32 +304,78 @@ double lc_lce_prob(const double *curve, int32_t t, int32_t T, double y_best, int
         yb = -y_best;
     }
     int32_t ok[LCE_NF];
-    double mu[LCE_NF], var[LCE_NF], s2[LCE_NF], kept[LCE_NF];
-    const int32_t K = lc_lce_fit(x, y, n, (double)T, L, H, w, ok, mu, var, s2);
+    double mu[LCE_NF], s2[LCE_NF], par[LCE_NF * LCE_MAXP];
+    double *r = w, *fw = w + (n + 1);         /* r: n + 1 weights; fw: 6 (n + 1) */
+    const int32_t K = lc_lce_fit(x, y, n, (double)T, L, H, w, ok, mu, s2, par);
     if (K == 0) return NAN;
-    int nk = 0;
-    double sd = 0.0;
+    const double rsum = recency(r, n);
+    /* sigma: the residuals of the equal-weight combination (population std) */
+    double rs = 0.0, rq = 0.0;
+    for (int i = 0; i < n; i++) {
+        double c = 0.0;
+        for (int k = 0; k < LCE_NF; k++)
+            if (ok[k]) c += lc_lce_family(k, x[i], par + k * LCE_MAXP);
+        const double e = y[i] - c / K;
+        rs += e;
+        rq += e * e;
+    }
+    const double em = rs / n, sv = rq / n - em * em;
+    const double sig2 = LCE_NOISE_SHARE * (sv > 0.0 ? sv : 0.0);
+    /* the pinned fits: the observed points plus (T, y_best) */
+    x[n] = (double)T;
+    y[n] = yb;
+    r[n] = LCE_PIN * rsum;
+    const double tol = LCE_PIN_TOL * (fabs(yb) > 1.0 ? fabs(yb) : 1.0);
+    double P = 0.0;
     for (int k = 0; k < LCE_NF; k++) {
         if (!ok[k]) continue;
-        kept[nk++] = mu[k];
-        sd += sqrt(var[k]);
+        const double d = yb - mu[k];
+        double q[LCE_MAXP], Sp;
+        memcpy(q, par + k * LCE_MAXP, sizeof q);
+        /* q: the best point the fit reached (it need not have converged: a pinned fit that
+         * still moves along a flat direction gives an upper bound on the profile cost) */
+        (void)lm_fit(k, x, y, r, n + 1, LCE_PIN_MAXIT, fw, q, &Sp);
+        const int pinned = fabs(lc_lce_family(k, (double)T, q) - yb) <= tol;
+        double dS = NAN;
+        if (pinned) {
+            double S = 0.0, Sq = 0.0;
+            const double *pk = par + k * LCE_MAXP;
+            for (int i = 0; i < n; i++) {
+                const double e0 = lc_lce_family(k, x[i], pk) - y[i];
+                const double e1 = lc_lce_family(k, x[i], q) - y[i];
+                S += r[i] * e0 * e0;
+                Sq += r[i] * e1 * e1;
+            }
+            dS = Sq - S;
+        }
+        if (!isfin(dS)) {
+            P += d > 0.0 ? 0.0 : (d < 0.0 ? 1.0 : 0.5);
+            continue;
+        }
+        /* sd^2 = d^2 sigma^2 sum(r) / dS (infinite when reaching y_best costs nothing) */
+        const double var = dS > 0.0 ? d * d * sig2 * rsum / dS + sig2 : INFINITY;
+        double pk;
+        if (d == 0.0 || var == INFINITY) pk = 0.5;
+        else if (!(var > 0.0)) pk = d > 0.0 ? 0.0 : 1.0;
+        else pk = upper_tail(d / sqrt(var));
+        P += pk;
     }
-    const double m = median(kept, nk);
-    sd = LCE_SD_SCALE * (sd / nk);
-    if (!(sd > 0.0)) return m > yb ? 1.0 : 0.0;
-    return upper_tail((yb - m) / sd);
+    return P / K;
 }
+
+/* Doubles of work lc_lce_prob needs for a curve of t epochs. */
+int64_t lc_lce_work(int32_t t) { return (int64_t)10 * ((int64_t)t + 1); }
 
 /* ---- the rule: par = {delta, min_epochs, y_low, y_high} -------------------------------- */
 typedef struct {
     double delta, lo, hi;
     int32_t min_epochs, mode, T;
-    double *work;              /* 9 T doubles */
+    double *work;              /* lc_lce_work(T) doubles */
 } lce_rule;
 
 static size_t lce_bytes(const double *par, int32_t T, int64_t cap) {
     (void)par; (void)cap;
-    return lc_align64(sizeof(lce_rule)) + (size_t)9 * (size_t)T * sizeof(double);
+    return lc_align64(sizeof(lce_rule)) + (size_t)lc_lce_work(T) * sizeof(double);
 }
 
 static int lce_init(void *mem, const double *par, int32_t T, int64_t cap, int32_t mode,
@@ -352,7 +389,7 @@ static int lce_init(void *mem, const double *par, int32_t T, int64_t cap, int32_
     r->mode = mode;
     r->T = T;
     r->work = (double *)((char *)mem + lc_align64(sizeof(lce_rule)));
-    return (r->delta > 0.0 && r->delta < 1.0 && par[1] >= 1.0 && r->lo <= r->hi) ? 0 : -1;
+    return (r->delta > 0.0 && r->delta < 1.0 && par[1] >= 1.0 && r->lo < r->hi) ? 0 : -1;
 }
 
 static int lce_decide(void *self, const lc_history *h, int64_t trial, int32_t t,

@@ -73,7 +73,7 @@ def test_fast_fit_finds_the_generating_family():
     # pow3 with c=0.8, a=0.5, alpha=0.7: the pow3 fit recovers f(T)
     x = np.arange(1, 11, dtype=float)
     y = 0.8 - 0.5 * x ** -0.7
-    ok, mu, var, s2 = _rule_lce.fit(x, y, 40.0, 0.0, 100.0)
+    ok, mu, s2, _par = _rule_lce.fit(x, y, 40.0, 0.0, 100.0)
     k = 3
     assert ok[k]
     assert mu[k] == pytest.approx(0.8 - 0.5 * 40.0 ** -0.7, abs=1e-6)
@@ -91,8 +91,9 @@ def test_fast_fit_finds_the_generating_family():
     ({"y_low": float("nan")}, r"rule 'lce': y_low must be a real number \(inf allowed\), "
                               r"got nan"),
     ({"y_high": None}, r"rule 'lce': y_high must be a real number \(inf allowed\), got None"),
-    ({"y_low": 2.0, "y_high": 1.0}, r"rule 'lce': y_low must be <= y_high, got y_low=2.0 > "
+    ({"y_low": 2.0, "y_high": 1.0}, r"rule 'lce': y_low must be < y_high .*got y_low=2.0 >= "
                                     r"y_high=1.0"),
+    ({"y_low": 1.0, "y_high": 1.0}, r"rule 'lce': y_low must be < y_high .*got y_low=1.0 >= "),
     ({"mode": "up"}, r"mode must be 'max' or 'min', got 'up'"),
 ])
 def test_bad_parameters(kw, match):

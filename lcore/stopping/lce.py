@@ -31,10 +31,12 @@ class LCE(Rule):
       ``y_best`` (``> y_best``; ``< y_best`` in mode ``"min"``): continue;
     - otherwise fit the 11 families (vap, ilog2, weibull, pow3, pow4, loglog_linear, mmf,
       janoschek, dr_hill, log_power, exp4) to the observed epochs (recency-weighted least
-      squares, Levenberg-Marquardt from the paper's fixed starting points), keep the fits whose
-      value at ``T`` lies in ``[y_low, y_high]`` and is not below their value at epoch 2, and
-      stop iff the kept fits' predictive ``P(y(T) > y_best)`` is below ``delta``; with no fit
-      kept, continue.
+      squares, Levenberg-Marquardt from the paper's fixed starting points), keep the fits
+      whose value at ``T`` lies strictly inside ``(y_low, y_high)`` and is not below their
+      value at epoch 2, and stop iff ``P(y(T) > y_best)`` is below ``delta``: the mean over
+      the kept fits of what each one's profile likelihood at ``y_best`` gives (how much worse
+      the family fits the curve when it is made to reach ``y_best`` at ``T``, docs/stopping.md);
+      with no fit kept, continue.
 
     In mode ``"min"`` (losses) the curve and ``y_best`` are negated first (so "beats" is
     "smaller", and the families extrapolate the negated loss); ``[y_low, y_high]`` stays in the
@@ -48,7 +50,7 @@ class LCE(Rule):
         Never stop before this epoch (>= 1; default 3: the families have 2-4 parameters).
     y_low, y_high : float
         The sanity range of a family's prediction at ``T``, in the table's units (the
-        paper's ``[0, 100]``); ``y_low <= y_high``, either may be infinite.
+        paper's ``[0, 100]``); ``y_low < y_high``, either may be infinite.
     mode : {"max", "min"}
 
     Examples
@@ -76,10 +78,10 @@ class LCE(Rule):
                                 allow_inf=True)
         self.y_high = check_real(self._arg("y_high"), y_high, "a real number (inf allowed)",
                                  allow_inf=True)
-        if self.y_low > self.y_high:
+        if not self.y_low < self.y_high:
             raise ValueError(
-                f"rule 'lce': y_low must be <= y_high, got y_low={self.y_low} > "
-                f"y_high={self.y_high}"
+                f"rule 'lce': y_low must be < y_high (a fit is kept when its value at T lies "
+                f"strictly between them), got y_low={self.y_low} >= y_high={self.y_high}"
             )
 
     def probability(self, curve, history) -> float:
