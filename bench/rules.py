@@ -40,7 +40,8 @@ table): ``etr1`` r = ``meta["chance"]`` (eps 0.05; not run on a table without a 
 table (ETR-1's threshold, checked at every epoch); ``optuna-percentile`` percentile = 25.0;
 ``optuna-patient`` patience = 2 (Optuna's PatientPruner has no default; no wrapped pruner);
 any other rule with its constructor's defaults (and ``mode``). A registered rule that cannot be
-built that way is listed under "skipped" in the JSON with the reason.
+built that way is listed under "skipped" in the JSON with the reason; a configuration with no
+cached cell at all (left out with ``--rules``) under "not_run".
 """
 
 from __future__ import annotations
@@ -351,6 +352,13 @@ def main(argv=None) -> None:
     for t in all_tables:
         TABLE_N.setdefault(t, lcore.load_table(t).n)
     all_choosers = choosers + [c for c in ("random", "rf-ei") if c not in choosers]
+    for t in all_tables:   # what cannot run, for every table and configuration reported
+        table = lcore.load_table(t)
+        for name, params in configs(list(RULES)):
+            try:
+                build(name, params, table)
+            except Skip as exc:
+                skipped[f"{t}|{label_of(name, params)}"] = str(exc)
     report(all_tables, list(RULES), all_choosers, cells, skipped, args,
            time.perf_counter() - t_all)
 
@@ -398,6 +406,11 @@ def report(tables, names, choosers, cells, skipped, args, seconds) -> None:
             tt["choosers"][chooser] = {"goal": ref["goal"], "rules": rows,
                                        "best_fixed_in_hindsight": best}
         out["tables"][tname] = tt
+    # configurations with no cell on any table or chooser (e.g. left out with --rules)
+    ran = {lab for tt in out["tables"].values() for cc in tt["choosers"].values()
+           for lab in cc["rules"]}
+    out["not_run"] = [lab for lab in out["setting"]["rules"] if lab not in ran
+                      and not any(k.endswith("|" + lab) for k in skipped)]
     os.makedirs(RESULTS, exist_ok=True)
     with open(OUT, "w") as f:
         json.dump(out, f, indent=1)
