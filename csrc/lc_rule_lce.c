@@ -7,8 +7,8 @@
  * of the 11 parametric families of the paper: a Levenberg-Marquardt least-squares fit of the
  * recency-weighted residuals (weights 10^(i/n), as the original's) from the original's fixed
  * starting point, Jacobians by forward differences.  A family is kept when the fit converged
- * to finite parameters, and its value at T is in the sanity range [lo, hi] and not below its
- * value at epoch 2 (the original's prior).  Each kept family then gives P_k(y(T) > y_best)
+ * to finite parameters, and its value at T is strictly inside the sanity range (lo, hi) and
+ * not below its value at epoch 2 (the original's prior).  Each kept family then gives P_k(y(T) > y_best)
  * from its profile likelihood at y_best (lc_lce_prob says how), with the noise of the
  * families' equal-weight combination; P is the mean of the P_k.
  *
@@ -143,11 +143,10 @@ static void normal_eq(const double *J, const double *r, const double *e, int n, 
     }
 }
 
-/* Levenberg-Marquardt fit of family k from the parameters in p (in: start, out: fit) and
- * *S_out set.  1 when
- * it converged (relative decrease or step below 1.49e-8, MINPACK's default tolerances, or
- * no step decreases S any more),
- * 0 when it failed (non-finite values, too few points, no convergence in maxit steps). */
+/* Levenberg-Marquardt fit of family k from the parameters in p (in: start, out: the best
+ * point reached) and *S_out set.  1 when it converged (relative decrease or step below
+ * 1.49e-8, MINPACK's default tolerances), 0 when it failed (non-finite values, too few
+ * points, no step that reduces S at any damping, no convergence in maxit steps). */
 static int lm_fit(int k, const double *x, const double *y, const double *r, int n,
                   int maxit, double *work, double *p, double *S_out) {
     const int m = NP[k];
@@ -216,7 +215,8 @@ static int lm_fit(int k, const double *x, const double *y, const double *r, int 
 
 /* Family k's fit to the n points (x, y) with recency weights r (already negated in mode
  * "min"): 1 when it is kept (the fit converged to finite parameters from the original's
- * starting point, and f(T) is in [lo, hi] and not below f(2): the original's prior), with
+ * starting point, and f(T) is strictly inside (lo, hi) and not below f(2): the original's
+ * prior; strictly, so that a value at the bound reached by underflow is not kept), with
  * p, *S (weighted sum of squares) and *mu = f(T) set.  work: 6 n doubles. */
 static int keep_fit(int k, const double *x, const double *y, const double *r, int n, double T,
                     double lo, double hi, double *work, double *p, double *S, double *mu) {
