@@ -326,8 +326,7 @@ def main(argv=None) -> None:
                         continue
                     try:
                         rule = build(name, params, table)
-                    except Skip as exc:
-                        skipped[f"{tname}|{label}"] = str(exc)
+                    except Skip:      # recorded for the report below
                         continue
                     cell = run_cell(table, rule, chooser, args)
                     if not args.no_cost and chooser == choosers[0]:
@@ -349,16 +348,15 @@ def main(argv=None) -> None:
     # the report covers every registered rule and every real table with cached cells, so a
     # subset run adds to it rather than replacing it
     all_tables = real_tables()
-    for t in all_tables:
-        TABLE_N.setdefault(t, lcore.load_table(t).n)
-    all_choosers = choosers + [c for c in ("random", "rf-ei") if c not in choosers]
-    for t in all_tables:   # what cannot run, for every table and configuration reported
+    for t in all_tables:   # and what cannot run, for every table and configuration reported
         table = lcore.load_table(t)
+        TABLE_N.setdefault(t, table.n)
         for name, params in configs(list(RULES)):
             try:
                 build(name, params, table)
             except Skip as exc:
                 skipped[f"{t}|{label_of(name, params)}"] = str(exc)
+    all_choosers = choosers + [c for c in ("random", "rf-ei") if c not in choosers]
     report(all_tables, list(RULES), all_choosers, cells, skipped, args,
            time.perf_counter() - t_all)
 

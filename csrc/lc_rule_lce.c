@@ -8,9 +8,9 @@
  * recency-weighted residuals (weights 10^(i/n), as the original's) from the original's fixed
  * starting point, Jacobians by forward differences.  A family is kept when the fit converged
  * to finite parameters, and its value at T is strictly inside the sanity range (lo, hi) and
- * not below its value at epoch 2 (the original's prior).  Each kept family then gives P_k(y(T) > y_best)
- * from its profile likelihood at y_best (lc_lce_prob says how), with the noise of the
- * families' equal-weight combination; P is the mean of the P_k.
+ * not below its value at epoch 2 (the original's prior).  Each kept family then gives
+ * P_k(y(T) > y_best) from its profile likelihood at y_best (lc_lce_prob says how), with the
+ * noise of the families' equal-weight combination; P is the mean of the P_k.
  *
  * Pure function of (curve, T, y_best, parameters): no state across decisions, no RNG.
  * Compiled without FMA contraction (setup.py), so the Python face's numbers are these.
@@ -242,21 +242,29 @@ static double recency(double *r, int n) {
     return rsum;
 }
 
+/* Every family's fit to the n points (x, y) with recency weights r: ok[k] (kept), mu[k] =
+ * f(T), S[k] (weighted sum of squares; NaN where not kept), par[k * 4 ..] its parameters.
+ * work: 6 n doubles.  Returns the number kept. */
+static int32_t fit_all(const double *x, const double *y, const double *r, int32_t n, double T,
+                       double lo, double hi, double *work, int32_t *ok, double *mu,
+                       double *S, double *par) {
+    int32_t kept = 0;
+    for (int k = 0; k < LCE_NF; k++) {
+        ok[k] = keep_fit(k, x, y, r, n, T, lo, hi, work, par + k * LCE_MAXP, &S[k], &mu[k]);
+        if (!ok[k]) mu[k] = S[k] = NAN;
+        kept += ok[k];
+    }
+    return kept;
+}
+
 /* The kept families' fits for one curve (x, y: n points, already negated in mode "min").
  * Per family k (arrays of LCE_NF): ok[k], mu[k] = f(T), s2[k] = recency-weighted mean squared
  * residual, par[k * 4 ..] its parameters.  work: 7 n doubles.  Returns the number kept. */
 int32_t lc_lce_fit(const double *x, const double *y, int32_t n, double T, double lo,
                    double hi, double *work, int32_t *ok, double *mu, double *s2, double *par) {
-    double *r = work, *w = work + n;
-    const double rsum = recency(r, n);
-    int32_t kept = 0;
-    for (int k = 0; k < LCE_NF; k++) {
-        double S;
-        ok[k] = keep_fit(k, x, y, r, n, T, lo, hi, w, par + k * LCE_MAXP, &S, &mu[k]);
-        s2[k] = ok[k] ? S / rsum : NAN;
-        if (!ok[k]) mu[k] = NAN;
-        kept += ok[k];
-    }
+    const double rsum = recency(work, n);
+    const int32_t kept = fit_all(x, y, work, n, T, lo, hi, work + n, ok, mu, s2, par);
+    for (int k = 0; k < LCE_NF; k++) s2[k] /= rsum;
     return kept;
 }
 
@@ -304,11 +312,11 @@ double lc_lce_prob(const double *curve, int32_t t, int32_t T, double y_best, int
         yb = -y_best;
     }
     int32_t ok[LCE_NF];
-    double mu[LCE_NF], s2[LCE_NF], par[LCE_NF * LCE_MAXP];
+    double mu[LCE_NF], S[LCE_NF], par[LCE_NF * LCE_MAXP];
     double *r = w, *fw = w + (n + 1);         /* r: n + 1 weights; fw: 6 (n + 1) */
-    const int32_t K = lc_lce_fit(x, y, n, (double)T, L, H, w, ok, mu, s2, par);
-    if (K == 0) return NAN;
     const double rsum = recency(r, n);
+    const int32_t K = fit_all(x, y, r, n, (double)T, L, H, fw, ok, mu, S, par);
+    if (K == 0) return NAN;
     /* sigma: the residuals of the equal-weight combination (population std) */
     double rs = 0.0, rq = 0.0;
     for (int i = 0; i < n; i++) {
@@ -336,18 +344,8 @@ double lc_lce_prob(const double *curve, int32_t t, int32_t T, double y_best, int
          * still moves along a flat direction gives an upper bound on the profile cost) */
         (void)lm_fit(k, x, y, r, n + 1, LCE_PIN_MAXIT, fw, q, &Sp);
         const int pinned = fabs(lc_lce_family(k, (double)T, q) - yb) <= tol;
-        double dS = NAN;
-        if (pinned) {
-            double S = 0.0, Sq = 0.0;
-            const double *pk = par + k * LCE_MAXP;
-            for (int i = 0; i < n; i++) {
-                const double e0 = lc_lce_family(k, x[i], pk) - y[i];
-                const double e1 = lc_lce_family(k, x[i], q) - y[i];
-                S += r[i] * e0 * e0;
-                Sq += r[i] * e1 * e1;
-            }
-            dS = Sq - S;
-        }
+        /* the cost over the observed points only (the pin's own residual left out) */
+        const double dS = pinned ? wss(k, x, y, r, n, q) - S[k] : NAN;
         if (!isfin(dS)) {
             P += d > 0.0 ? 0.0 : (d < 0.0 ? 1.0 : 0.5);
             continue;
