@@ -70,6 +70,9 @@ def _extensions():
                 f"lcore._core.{name}",
                 sources=[os.path.relpath(pyx, HERE)] + sources,
                 include_dirs=["csrc", np.get_include()],
+                # a changed header rebuilds every extension (they are small)
+                depends=sorted(os.path.relpath(h, HERE)
+                               for h in glob.glob(os.path.join(HERE, "csrc", "*.h"))),
                 extra_compile_args=cflags + threads + sanitize,
                 extra_link_args=threads + sanitize,
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],

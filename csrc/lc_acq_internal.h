@@ -17,6 +17,7 @@
 #ifndef LC_ACQ_INTERNAL_H
 #define LC_ACQ_INTERNAL_H
 
+#include "lc_bits.h"
 #include "lc_acq.h"
 
 #include <math.h>
@@ -64,23 +65,6 @@ typedef struct lc_rfei_lane {
 #define LC_COARSE 16
 #define LC_N_COARSE(n) (((n) + LC_COARSE - 1) / LC_COARSE)
 #define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
-
-static inline int lc_popcount64(uint64_t x) {
-    x = x - ((x >> 1) & 0x5555555555555555ull);
-    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
-    return (int)((x * 0x0101010101010101ull) >> 56);
-}
-
-#if defined(__GNUC__) || defined(__clang__)
-static inline int ctz64(uint64_t x) { return __builtin_ctzll(x); }
-#else
-static inline int ctz64(uint64_t x) {
-    int k = 0;
-    while (!(x & 1u)) { x >>= 1; k++; }
-    return k;
-}
-#endif
 
 /* Position of candidate `id` in feature k's sorted order. */
 static inline int64_t rank_of(const lc_rfei_ctx *c, int k, int64_t id) {

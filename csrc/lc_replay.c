@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "lc_acq.h"
+#include "lc_bits.h"
 #include "lc_rules.h"  /* lc_sorted_insert */
 
 #if defined(__GNUC__)
@@ -18,7 +19,8 @@
 /* ---- workspace layout ------------------------------------------------------------------ */
 typedef struct {
     uint8_t *active;      /* n */
-    int32_t *fenwick;     /* n + 1 */
+    uint64_t *cand;       /* n_words = ceil(n / 64): bit r = row r not yet started */
+    int32_t *fenwick;     /* n_words + 1: Fenwick tree of the words' counts */
     int64_t *seen_rows;   /* max_evals: rows in the surrogate's data */
     double *y_seen;       /* max_evals */
     double *y_key;        /* max_evals: mode * y_seen */
@@ -28,11 +30,13 @@ typedef struct {
 } lc_ws;
 
 static size_t align8(size_t b) { return (b + 7) & ~(size_t)7; }
+static int64_t n_words(int64_t n) { return (n + 63) >> 6; }
 
 size_t lc_replay_workspace_bytes(int64_t n, int64_t max_evals, int32_t n_workers) {
     size_t b = 0;
     b += align8((size_t)n);
-    b += align8(sizeof(int32_t) * (size_t)(n + 1));
+    b += sizeof(uint64_t) * (size_t)n_words(n);
+    b += align8(sizeof(int32_t) * (size_t)(n_words(n) + 1));
     b += align8(sizeof(int64_t) * (size_t)max_evals);
     b += 2 * align8(sizeof(double) * (size_t)max_evals);
     b += align8(sizeof(int64_t) * (size_t)n_workers);
@@ -44,7 +48,8 @@ size_t lc_replay_workspace_bytes(int64_t n, int64_t max_evals, int32_t n_workers
 static void ws_carve(lc_ws *w, void *mem, int64_t n, int64_t max_evals, int32_t n_workers) {
     char *p = (char *)mem;
     w->active = (uint8_t *)p; p += align8((size_t)n);
-    w->fenwick = (int32_t *)p; p += align8(sizeof(int32_t) * (size_t)(n + 1));
+    w->cand = (uint64_t *)p; p += sizeof(uint64_t) * (size_t)n_words(n);
+    w->fenwick = (int32_t *)p; p += align8(sizeof(int32_t) * (size_t)(n_words(n) + 1));
     w->seen_rows = (int64_t *)p; p += align8(sizeof(int64_t) * (size_t)max_evals);
     w->y_seen = (double *)p; p += align8(sizeof(double) * (size_t)max_evals);
     w->y_key = (double *)p; p += align8(sizeof(double) * (size_t)max_evals);
@@ -53,37 +58,49 @@ static void ws_carve(lc_ws *w, void *mem, int64_t n, int64_t max_evals, int32_t 
     w->w_epoch = (int32_t *)p;
 }
 
-/* ---- Fenwick tree over the active mask: k-th candidate in row order in O(log n) -------- */
-static void fen_init_ones(int32_t *f, int64_t n) {
-    for (int64_t i = 1; i <= n; i++) f[i] = 1;
-    for (int64_t i = 1; i <= n; i++) {
-        int64_t j = i + (i & -i);
-        if (j <= n) f[j] += f[i];
-    }
+/* ---- the candidates: the k-th row not yet started, in row order ----------------------- */
+/* One bit per row, 64 rows to a word, and a Fenwick tree over the words' counts: the k-th
+ * candidate is a descent over ceil(n / 64) counts (a few KB, in L1 cache) and a select in one
+ * word, with no data-dependent branch (k is random: a branch there is mispredicted every
+ * other level, and a descent over one count per row missed the cache at every level; that
+ * was most of a random-chooser replay's time). */
+static void cand_init(uint64_t *bits, int32_t *f, int64_t n) {
+    const int64_t nw = n_words(n);
+    for (int64_t w = 0; w < nw; w++) bits[w] = ~0ull;
+    if (n & 63) bits[nw - 1] = (1ull << (n & 63)) - 1;
     f[0] = 0;
+    for (int64_t i = 1; i <= nw; i++) f[i] = lc_popcount64(bits[i - 1]);
+    for (int64_t i = 1; i <= nw; i++) {
+        const int64_t j = i + (i & -i);
+        if (j <= nw) f[j] += f[i];
+    }
 }
 
-static void fen_remove(int32_t *f, int64_t n, int64_t row) {
-    for (int64_t i = row + 1; i <= n; i += i & -i) f[i] -= 1;
+static void cand_remove(uint64_t *bits, int32_t *f, int64_t nw, int64_t row) {
+    bits[row >> 6] &= ~(1ull << (row & 63));
+    for (int64_t i = (row >> 6) + 1; i <= nw; i += i & -i) f[i] -= 1;
 }
 
-/* The largest power of two <= n (n >= 1): fen_kth's first step. */
-static int64_t fen_top(int64_t n) {
+/* The largest power of two <= nw (nw >= 1): cand_kth's first step. */
+static int64_t fen_top(int64_t nw) {
     int64_t step = 1;
-    while (step * 2 <= n) step *= 2;
+    while (step * 2 <= nw) step *= 2;
     return step;
 }
 
-/* 0-based row of the k-th (0-based) active row; top = fen_top(n). */
-static int64_t fen_kth(const int32_t *f, int64_t n, int64_t top, int64_t k) {
-    int64_t pos = 0;
+/* 0-based row of the k-th (0-based) candidate, k < the number of candidates;
+ * top = fen_top(nw). */
+static int64_t cand_kth(const uint64_t *bits, const int32_t *f, int64_t nw, int64_t top,
+                        int64_t k) {
+    int64_t pos = 0;  /* words 0 .. pos-1 hold fewer than k + 1 candidates */
     for (int64_t step = top; step > 0; step >>= 1) {
-        if (pos + step <= n && f[pos + step] <= k) {
-            pos += step;
-            k -= f[pos];
-        }
+        const int64_t nxt = pos + step;
+        const int64_t v = f[nxt <= nw ? nxt : nw];
+        const int64_t take = -(int64_t)((nxt <= nw) & (v <= k));  /* all ones or zero */
+        pos += step & take;
+        k -= v & take;
     }
-    return pos; /* 1-based position pos + 1 -> 0-based row pos */
+    return (pos << 6) + lc_select64(bits[pos], (uint64_t)k);
 }
 
 /* timespec_get is C11 (glibc, musl, MSVC have it); used only for count_chooser_time. */
@@ -182,7 +199,7 @@ typedef struct {
     lc_replay_result *res;
     const lc_replay_trace *trace;
     int64_t n_active, n_surr;
-    int64_t fen_top;           /* fen_top(n) */
+    int64_t fen_top;           /* fen_top(n_words(n)) */
     int own_slot;              /* trial i's curve in row i (else its worker's row) */
     int random_only;           /* the chooser is the random one: no view, no surrogate */
     int (*on_end)(void *, const lc_history *, int64_t);  /* NULL: nothing to tell */
@@ -276,11 +293,11 @@ LC_INLINE void fill(lc_run *r, int32_t wk, double s) {
         }
         if (row == LC_CHOOSE_RANDOM) {
             int64_t k = (int64_t)lc_rng_bounded(r->rng, (uint64_t)r->n_active);
-            row = fen_kth(r->w.fenwick, n, r->fen_top, k);
+            row = cand_kth(r->w.cand, r->w.fenwick, n_words(n), r->fen_top, k);
         }
         if (opt->count_chooser_time) s += now_seconds() - t0;
         r->w.active[row] = 0;
-        fen_remove(r->w.fenwick, n, row);
+        cand_remove(r->w.cand, r->w.fenwick, n_words(n), row);
         r->n_active--;
 
         const int64_t i = h->n_trials++;
@@ -329,7 +346,7 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
     r.res = res;
     r.trace = trace;
     r.n_active = n;
-    r.fen_top = fen_top(n);
+    r.fen_top = fen_top(n_words(n));
     r.own_slot = opt->fill_unobserved || opt->n_workers > opt->max_evals;
     r.random_only = chooser->ops == &lc_random_chooser_ops;
     r.on_end = rule->ops->on_end;
@@ -341,7 +358,7 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
     r.err = 0;
     ws_carve(&r.w, work, n, opt->max_evals, W);
     memset(r.w.active, 1, (size_t)n);
-    fen_init_ones(r.w.fenwick, n);
+    cand_init(r.w.cand, r.w.fenwick, n);
 
     hist->T = T;
     hist->mode = mode;
@@ -548,6 +565,8 @@ static int builtin_on_end_op(void *self, const lc_history *h, int64_t trial) {
 }
 
 const lc_rule_ops lc_builtin_rule_ops = {builtin_reset, builtin_decide, builtin_on_end_op};
+const lc_rule_ops lc_builtin_rule_called_ops = {builtin_reset, builtin_decide,
+                                                builtin_on_end_op};
 const lc_rule_ops lc_never_rule_ops = {NULL, NULL, NULL};
 
 static int cfunc_decide(void *self, const lc_history *h, int64_t trial, int32_t t,

@@ -189,6 +189,9 @@ size_t lc_builtin_rule_bytes(int32_t kind, int32_t T, int64_t max_evals);
 /* r->kind, mode and the parameters set; carves the state from mem. */
 void lc_builtin_rule_init(lc_builtin_rule *r, void *mem, int32_t T, int64_t max_evals);
 extern const lc_rule_ops lc_builtin_rule_ops;
+/* The same rules under another address: the loop calls them through the interface like any
+ * other C rule instead of inlining them (to check the inlined path and to time a call). */
+extern const lc_rule_ops lc_builtin_rule_called_ops;
 extern const lc_rule_ops lc_never_rule_ops;  /* "none": asks nothing */
 
 /* A compiled rule function (numba.cfunc and the like): 1 = stop, 0 = continue, < 0 error.

@@ -244,3 +244,37 @@ def test_huge_counts_are_clear(table):
         lcore.simulate(table, n_init=10**30, progress=False)
     res = lcore.simulate(table, chooser="random", max_time=10**400, repeats=2, progress=False)
     assert res.settings["max_time"] is None
+
+
+# ---- the built-in rules: inlined in the loop, or called through the rule interface --------
+
+@pytest.mark.parametrize("W", [1, 2, 4])
+@pytest.mark.parametrize("chooser", ["random", "rf-ei"])
+@pytest.mark.parametrize("kind", ["max", "min"])
+@pytest.mark.parametrize("rule,params", [
+    ("etr1", {"tau": 1}), ("etr1", {"tau": 2, "eps": 0.0}), ("etr2", {"p": 0.9}),
+    ("median", {}), ("median", {"warmup": 2, "min_completed": 3})])
+def test_builtin_rules_inlined_equal_called_through_the_interface(monkeypatch, rule, params,
+                                                                   kind, chooser, W):
+    """The loop inlines the built-in rules; the same rules called through the rule interface
+    (as every other C rule is) give the same bits."""
+    from _replay_helpers import awkward_max_table, loss_table
+
+    import lcore.replay as replay
+
+    t = awkward_max_table() if kind == "max" else loss_table()
+    if kind == "min" and rule == "etr1":  # thresholds on the loss scale
+        params = dict(params, r=2.0, eps=0.2) if params["tau"] == 1 else dict(params, r=1.3)
+    kw = dict(rule=rule, chooser=chooser, n_workers=W, goal="top8%", repeats=3, seed=11,
+              progress=False, trace=True, chooser_params={"n_trees": 5} if chooser != "random"
+              else None, **params)
+    inlined = lcore.simulate(t, **kw)
+    spec_of = replay._rule_spec
+
+    def called(r):
+        s = spec_of(r)
+        return (s[0], dict(s[1], called=True), s[2]) if s[0] == "builtin" else s
+
+    monkeypatch.setattr(replay, "_rule_spec", called)
+    same(inlined, lcore.simulate(t, **kw))
+    assert inlined.n_stopped.sum() > 0 or rule == "median", "the rule never stopped a row"

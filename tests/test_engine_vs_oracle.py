@@ -24,7 +24,7 @@ if "n_workers" not in inspect.signature(lcore.simulate).parameters:
 
 from lcore._rng import state_from_seed_sequence  # noqa: E402
 from lcore.forest import RandomForest  # noqa: E402
-from lcore.table import LookupTable  # noqa: E402
+from lcore.table import LookupTable, synthetic  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _replay_helpers import awkward_max_table, loss_table  # noqa: E402, F401
@@ -254,3 +254,20 @@ def test_tiny_tables_in_a_fixed_order_equal_oracle(name, rule, params, W):
         order = list(range(len(a)))
         check_against_oracle(res, table, states(0, 1), W, rule, p, mode, chooser=order,
                              n_init=0)
+
+
+# ---- the candidate set across its 64-row words ----------------------------------------------
+
+@pytest.mark.parametrize("n", [1, 2, 63, 64, 65, 127, 128, 129, 300])
+def test_random_draws_over_the_whole_table_equal_oracle(n):
+    """The random chooser's k-th-candidate lookup (one bit per row, 64 rows to a word) picks
+    the oracle's rows in the oracle's order, for tables that end inside, at and just past a
+    word; the goal is the one best row, so that runs draw far into the table."""
+    t = synthetic("mnist_lenet5", n=n, epochs=3, seed=n, failure_rate=0.0)
+    R = 12
+    res = run_engine(t, 1, rule="none", goal=float(np.nanmax(t.acc[:, -1])), repeats=R,
+                     seed=n, chooser="random")
+    check_against_oracle(res, t, states(n, R), 1, "none", {}, "max", chooser="random")
+    assert res.n_evaluated.max() >= 0.75 * n
+    for tr in res.traces:
+        assert len(set(tr["row"])) == len(tr["row"])

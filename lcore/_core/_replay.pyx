@@ -20,7 +20,8 @@ from lcore._core.lc_replay cimport (
     lc_rule_kind, lc_rule_kind_at, lc_rule_kind_count, lc_rule_kind_find,
     LC_CHOOSE_RANDOM, LC_ERR_CHOOSER, LC_ERR_RULE, LC_RULE_NONE, LC_TRIAL_COMPLETED,
     LC_TRIAL_RUNNING, lc_builtin_rule, lc_builtin_rule_bytes, lc_builtin_rule_init,
-    lc_builtin_rule_ops, lc_never_rule_ops, lc_cfunc_rule, lc_cfunc_rule_ops, lc_choice_view, lc_chooser,
+    lc_builtin_rule_ops, lc_builtin_rule_called_ops, lc_never_rule_ops, lc_cfunc_rule,
+    lc_cfunc_rule_ops, lc_choice_view, lc_chooser,
     lc_chooser_ops, lc_history, lc_random_chooser_ops, lc_replay_opts, lc_replay_result,
     lc_replay_run, lc_replay_trace, lc_replay_workspace_bytes, lc_rfei_chooser,
     lc_rfei_chooser_ops, lc_rule, lc_rule_cfunc, lc_rule_ops, lc_table,
@@ -266,7 +267,12 @@ cdef int _build_c_rule(tuple spec, int32_t T, int64_t cap, int32_t mode, lc_rule
         m2 = _CMem(lc_builtin_rule_bytes(bi.kind, T, cap))
         lc_builtin_rule_init(bi, m2.ptr, T, cap)
         keep.extend((m, m2))
-        out.ops = &lc_never_rule_ops if bi.kind == LC_RULE_NONE else &lc_builtin_rule_ops
+        if bi.kind == LC_RULE_NONE:
+            out.ops = &lc_never_rule_ops
+        elif body.get("called", False):  # through the rule interface, not inlined
+            out.ops = &lc_builtin_rule_called_ops
+        else:
+            out.ops = &lc_builtin_rule_ops
         out.self = bi
         return 0
     if kind == "cfunc":
@@ -322,7 +328,8 @@ def run_repeats(
 ):
     """Run repeats (one per row of ``states``) for every rule of ``rules``.
 
-    ``rules`` holds ``("builtin", fields, label)`` (the lc_builtin_rule fields as a dict),
+    ``rules`` holds ``("builtin", fields, label)`` (the lc_builtin_rule fields as a dict;
+    ``fields["called"]`` true: called through the rule interface instead of inlined),
     ``("cfunc", address, label)``, ``("crule", (name, params, inner), label)`` (a rule of
     csrc/lc_rules.c's registry: its float64 parameter vector and the spec of the rule it wraps,
     or None) or ``("python", rule, label)``; ``chooser`` is

@@ -118,6 +118,7 @@ cdef extern from "lc_replay.h" nogil:
     size_t lc_builtin_rule_bytes(int32_t kind, int32_t T, int64_t max_evals)
     void lc_builtin_rule_init(lc_builtin_rule *r, void *mem, int32_t T, int64_t max_evals)
     const lc_rule_ops lc_builtin_rule_ops
+    const lc_rule_ops lc_builtin_rule_called_ops
     const lc_rule_ops lc_never_rule_ops
 
     ctypedef int32_t (*lc_rule_cfunc)(const double *curve, int32_t t, int32_t T,
