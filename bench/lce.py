@@ -32,6 +32,9 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 import lcore  # noqa: E402
 
+sys.path.insert(0, str(HERE))
+from _common import machine, versions  # noqa: E402
+
 ACC_TABLES = ["baker2018_deep_resnets_cifar10", "baker2018_metaqnn_cifar10",
               "baker2018_metaqnn_svhn", "mnist_lenet5_small"]
 LOSS_TABLES = ["taskset_imdb_patch128_lstm128_avg_bs64", "taskset_imdb_patch32_gru128_bs128",
@@ -123,8 +126,10 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=1, help="processes for the reference")
     ap.add_argument("--cache", default="",
                     help="jsonl file of reference decisions to reuse / extend")
-    ap.add_argument("--retime", type=int, default=10,
-                    help="reference decisions re-timed in this run, one process (for the ratio)")
+    ap.add_argument("--retime", type=int, default=200,
+                    help="reference decisions re-timed in this run, one process, every k-th "
+                         "prefix so that they spread over the set (for the ratio; default: "
+                         "all)")
     ap.add_argument("--out", default=str(HERE / "results" / "lce.json"))
     ap.add_argument("--reference-only", action="store_true")
     ap.add_argument("--seed-offset", type=int, default=0,
@@ -158,7 +163,8 @@ def main(argv=None):
                          p_ref=p_ref, stop_ref=stop_ref,
                          p_fast=rule.probability(pre["curve"], h), stop_fast=bool(stop)))
     # the time ratio from decisions timed in this run, one process each
-    retimed = list(range(min(args.retime, len(prefixes))))
+    step = max(1, len(prefixes) // max(args.retime, 1))
+    retimed = list(range(0, len(prefixes), step))[:args.retime]
     t_ref = [_reference((k, prefixes[k], kw))[3] for k in retimed]
     n = len(rows)
     agree = sum(r["stop_ref"] == r["stop_fast"] for r in rows)
@@ -180,6 +186,7 @@ def main(argv=None):
         fast_s_per_decision=float(np.mean(t_fast)),
         fast_s_per_decision_on_retimed=fast_s_same,
         speedup=ref_s / fast_s_same,
+        machine=machine(), versions=versions("emcee"),
         rows=rows,
     )
     print(f"agreement {agree}/{n} = {agree / n:.3f}; reference {ref_s:.2f} s, fast "

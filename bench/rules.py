@@ -404,6 +404,17 @@ def report(tables, names, choosers, cells, skipped, args, seconds) -> None:
             tt["choosers"][chooser] = {"goal": ref["goal"], "rules": rows,
                                        "best_fixed_in_hindsight": best}
         out["tables"][tname] = tt
+    # lce's fast decision against its MCMC reference (bench/lce.py), where it has been run
+    lce_json = os.path.join(RESULTS, "lce.json")
+    if os.path.exists(lce_json):
+        with open(lce_json) as f:
+            lj = json.load(f)
+        out["lce_vs_reference"] = {
+            k: lj.get(k) for k in ("n", "split", "agreement", "n_agree", "by_mode",
+                                   "reference", "reference_s_per_decision",
+                                   "reference_retimed", "fast_s_per_decision",
+                                   "fast_s_per_decision_on_retimed", "speedup")}
+        out["lce_vs_reference"]["source"] = "bench/lce.py -> bench/results/lce.json"
     # configurations with no cell on any table or chooser (e.g. left out with --rules)
     ran = {lab for tt in out["tables"].values() for cc in tt["choosers"].values()
            for lab in cc["rules"]}

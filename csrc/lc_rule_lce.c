@@ -65,6 +65,153 @@ double lc_lce_family(int32_t k, double x, const double *p) {
 
 static int isfin(double v) { return v - v == 0.0; }
 
+/* f[i] = family k at x[i] (i < n): lc_lce_family's values bit for bit, the switch out of the
+ * loop, terms free of x computed once; c (2 n doubles) keeps the terms that a Jacobian column
+ * can reuse (family_column). */
+static void family_eval(int k, const double *x, int n, const double *p, double *f,
+                        double *c) {
+    double *c1 = c + n;
+    switch (k) {
+    case 0:
+        for (int i = 0; i < n; i++) {
+            c[i] = log(x[i]);
+            f[i] = exp(p[0] + p[1] / x[i] + p[2] * c[i]);
+        }
+        return;
+    case 1:
+        for (int i = 0; i < n; i++) {
+            c[i] = log(x[i] + 1.0);
+            f[i] = p[0] - p[1] / c[i];
+        }
+        return;
+    case 2:
+        for (int i = 0; i < n; i++) {
+            c[i] = exp(-pow(p[2] * x[i], p[3]));
+            f[i] = p[0] - (p[0] - p[1]) * c[i];
+        }
+        return;
+    case 3:
+        for (int i = 0; i < n; i++) {
+            c[i] = pow(x[i], -p[2]);
+            f[i] = p[0] - p[1] * c[i];
+        }
+        return;
+    case 4:
+        for (int i = 0; i < n; i++) {
+            c[i] = pow(p[1] * x[i] + p[2], -p[3]);
+            f[i] = p[0] - c[i];
+        }
+        return;
+    case 5:
+        for (int i = 0; i < n; i++) {
+            c[i] = log(x[i]);
+            f[i] = log(p[0] * c[i] + p[1]);
+        }
+        return;
+    case 6:
+        for (int i = 0; i < n; i++) {
+            c[i] = 1.0 + pow(p[2] * x[i], p[3]);
+            f[i] = p[0] - (p[0] - p[1]) / c[i];
+        }
+        return;
+    case 7:
+        for (int i = 0; i < n; i++) {
+            c[i] = pow(x[i], p[3]);
+            c1[i] = exp(-p[2] * c[i]);
+            f[i] = p[0] - (p[0] - p[1]) * c1[i];
+        }
+        return;
+    case 8: {
+        const double cc = pow(p[2], p[1]);
+        for (int i = 0; i < n; i++) {
+            c[i] = pow(x[i], p[1]);
+            f[i] = p[0] * c[i] / (cc + c[i]);
+        }
+        return;
+    }
+    case 9: {
+        const double e1 = exp(p[1]);
+        for (int i = 0; i < n; i++) {
+            c[i] = 1.0 + pow(x[i] / e1, p[2]);
+            f[i] = p[0] / c[i];
+        }
+        return;
+    }
+    case 10:
+        for (int i = 0; i < n; i++) {
+            c[i] = pow(x[i], p[3]);
+            c1[i] = exp(-p[1] * c[i] + p[2]);
+            f[i] = p[0] - c1[i];
+        }
+        return;
+    default:
+        for (int i = 0; i < n; i++) f[i] = NAN;
+    }
+}
+
+/* out[i] = family k at x[i] for q, which differs from the p of family_eval's terms c only
+ * in q[j]: the same values bit for bit, from the kept terms where q[j] does not enter them
+ * (no pow per point there); otherwise evaluated afresh (scratch: 2 n doubles). */
+static void family_column(int k, int j, const double *x, int n, const double *q,
+                          const double *c, double *out, double *scratch) {
+    const double *c1 = c + n;
+    int i;
+    switch (k) {
+    case 0:
+        for (i = 0; i < n; i++) out[i] = exp(q[0] + q[1] / x[i] + q[2] * c[i]);
+        return;
+    case 1:
+        for (i = 0; i < n; i++) out[i] = q[0] - q[1] / c[i];
+        return;
+    case 2:
+        if (j > 1) break;
+        for (i = 0; i < n; i++) out[i] = q[0] - (q[0] - q[1]) * c[i];
+        return;
+    case 3:
+        if (j > 1) break;
+        for (i = 0; i < n; i++) out[i] = q[0] - q[1] * c[i];
+        return;
+    case 4:
+        if (j > 0) break;
+        for (i = 0; i < n; i++) out[i] = q[0] - c[i];
+        return;
+    case 5:
+        for (i = 0; i < n; i++) out[i] = log(q[0] * c[i] + q[1]);
+        return;
+    case 6:
+        if (j > 1) break;
+        for (i = 0; i < n; i++) out[i] = q[0] - (q[0] - q[1]) / c[i];
+        return;
+    case 7:
+        if (j > 2) break;
+        if (j == 2)
+            for (i = 0; i < n; i++) out[i] = q[0] - (q[0] - q[1]) * exp(-q[2] * c[i]);
+        else
+            for (i = 0; i < n; i++) out[i] = q[0] - (q[0] - q[1]) * c1[i];
+        return;
+    case 8: {
+        if (j == 1) break;
+        const double cc = pow(q[2], q[1]);
+        for (i = 0; i < n; i++) out[i] = q[0] * c[i] / (cc + c[i]);
+        return;
+    }
+    case 9:
+        if (j > 0) break;
+        for (i = 0; i < n; i++) out[i] = q[0] / c[i];
+        return;
+    case 10:
+        if (j > 2) break;
+        if (j == 0)
+            for (i = 0; i < n; i++) out[i] = q[0] - c1[i];
+        else
+            for (i = 0; i < n; i++) out[i] = q[0] - exp(-q[1] * c[i] + q[2]);
+        return;
+    default:
+        break;
+    }
+    family_eval(k, x, n, q, out, scratch);
+}
+
 /* Cholesky solve of the m x m system M z = b (M symmetric, row-major); 0 if not positive
  * definite. */
 static int chol_solve(const double *M, const double *b, double *z, int m) {
@@ -95,30 +242,35 @@ static int chol_solve(const double *M, const double *b, double *z, int m) {
     return 1;
 }
 
-/* Weighted sum of squares of family k at p; NaN when not finite. */
+/* Weighted sum of squares of family k at p, with the values f(x_i; p) left in f[0 .. n) and
+ * family_eval's terms in f[n .. 3 n); NaN when not finite. */
 static double wss(int k, const double *x, const double *y, const double *r, int n,
-                  const double *p) {
+                  const double *p, double *f) {
+    family_eval(k, x, n, p, f, f + n);
     double S = 0.0;
     for (int i = 0; i < n; i++) {
-        const double e = lc_lce_family(k, x[i], p) - y[i];
+        const double e = f[i] - y[i];
         S += r[i] * e * e;
     }
     return isfin(S) ? S : NAN;
 }
 
-/* Forward-difference Jacobian J (n x m, row-major) at p, with f = f(x_i; p) given. */
+/* Forward-difference Jacobian J (n x m, row-major) at p, with f = f(x_i; p) and its terms
+ * (f + n, as wss leaves them) given; J needs n (m + 3) doubles. */
 static int jacobian(int k, const double *x, int n, const double *p, const double *f,
                     double *J) {
     const int m = NP[k];
     double q[LCE_MAXP];
+    double *fq = J + (size_t)n * m;  /* n, then 2 n of scratch */
     for (int j = 0; j < m; j++) {
         memcpy(q, p, sizeof q);
         double h = 1.4901161193847656e-08 * fabs(p[j]);
         if (h == 0.0) h = 1.4901161193847656e-08;
         q[j] = p[j] + h;
         h = q[j] - p[j];
+        family_column(k, j, x, n, q, f + n, fq, fq + n);
         for (int i = 0; i < n; i++) {
-            const double d = (lc_lce_family(k, x[i], q) - f[i]) / h;
+            const double d = (fq[i] - f[i]) / h;
             if (!isfin(d)) return 0;
             J[i * m + j] = d;
         }
@@ -151,15 +303,14 @@ static int lm_fit(int k, const double *x, const double *y, const double *r, int 
                   int maxit, double *work, double *p, double *S_out) {
     const int m = NP[k];
     if (n < m) return 0;
-    double *f = work, *e = work + n, *J = work + 2 * n;
-    double S = wss(k, x, y, r, n, p);
+    /* f: the values at p and their terms (3 n); fn: the same at the trial point (they swap
+     * when it is taken); J: n x m and 3 n more for jacobian */
+    double *f = work, *fn = work + 3 * n, *e = work + 6 * n, *J = work + 7 * n;
+    double S = wss(k, x, y, r, n, p, f);
     if (!isfin(S)) return 0;
     double lambda = 1e-3;
     for (int it = 0; it < maxit; it++) {
-        for (int i = 0; i < n; i++) {
-            f[i] = lc_lce_family(k, x[i], p);
-            e[i] = f[i] - y[i];
-        }
+        for (int i = 0; i < n; i++) e[i] = f[i] - y[i];
         if (!jacobian(k, x, n, p, f, J)) return 0;
         double A[LCE_MAXP * LCE_MAXP], g[LCE_MAXP], M[LCE_MAXP * LCE_MAXP];
         double d[LCE_MAXP], b[LCE_MAXP], q[LCE_MAXP];
@@ -183,10 +334,13 @@ static int lm_fit(int k, const double *x, const double *y, const double *r, int 
                 const double rel = fabs(d[a]) / (fabs(p[a]) + 1e-10);
                 if (rel > dmax) dmax = rel;
             }
-            const double Sq = wss(k, x, y, r, n, q);
+            const double Sq = wss(k, x, y, r, n, q, fn);
             if (isfin(Sq) && Sq < S) {
                 const double dec = (S - Sq) / S;
                 memcpy(p, q, sizeof q);
+                double *tmp = f;
+                f = fn;
+                fn = tmp;
                 S = Sq;
                 lambda = lambda * 0.1 > 1e-12 ? lambda * 0.1 : 1e-12;
                 accepted = 1;
@@ -217,7 +371,7 @@ static int lm_fit(int k, const double *x, const double *y, const double *r, int 
  * "min"): 1 when it is kept (the fit converged to finite parameters from the original's
  * starting point, and f(T) is strictly inside (lo, hi) and not below f(2): the original's
  * prior; strictly, so that a value at the bound reached by underflow is not kept), with
- * p, *S (weighted sum of squares) and *mu = f(T) set.  work: 6 n doubles. */
+ * p, *S (weighted sum of squares) and *mu = f(T) set.  work: 14 n doubles. */
 static int keep_fit(int k, const double *x, const double *y, const double *r, int n, double T,
                     double lo, double hi, double *work, double *p, double *S, double *mu) {
     for (int j = 0; j < LCE_MAXP; j++) p[j] = P0[k][j];
@@ -244,7 +398,7 @@ static double recency(double *r, int n) {
 
 /* Every family's fit to the n points (x, y) with recency weights r: ok[k] (kept), mu[k] =
  * f(T), S[k] (weighted sum of squares; NaN where not kept), par[k * 4 ..] its parameters.
- * work: 6 n doubles.  Returns the number kept. */
+ * work: 14 n doubles.  Returns the number kept. */
 static int32_t fit_all(const double *x, const double *y, const double *r, int32_t n, double T,
                        double lo, double hi, double *work, int32_t *ok, double *mu,
                        double *S, double *par) {
@@ -259,7 +413,7 @@ static int32_t fit_all(const double *x, const double *y, const double *r, int32_
 
 /* The kept families' fits for one curve (x, y: n points, already negated in mode "min").
  * Per family k (arrays of LCE_NF): ok[k], mu[k] = f(T), s2[k] = recency-weighted mean squared
- * residual, par[k * 4 ..] its parameters.  work: 7 n doubles.  Returns the number kept. */
+ * residual, par[k * 4 ..] its parameters.  work: 15 n doubles.  Returns the number kept. */
 int32_t lc_lce_fit(const double *x, const double *y, int32_t n, double T, double lo,
                    double hi, double *work, int32_t *ok, double *mu, double *s2, double *par) {
     const double rsum = recency(work, n);
@@ -313,7 +467,7 @@ double lc_lce_prob(const double *curve, int32_t t, int32_t T, double y_best, int
     }
     int32_t ok[LCE_NF];
     double mu[LCE_NF], S[LCE_NF], par[LCE_NF * LCE_MAXP];
-    double *r = w, *fw = w + (n + 1);         /* r: n + 1 weights; fw: 6 (n + 1) */
+    double *r = w, *fw = w + (n + 1);         /* r: n + 1 weights; fw: 14 (n + 1) */
     const double rsum = recency(r, n);
     const int32_t K = fit_all(x, y, r, n, (double)T, L, H, fw, ok, mu, S, par);
     if (K == 0) return NAN;
@@ -345,7 +499,7 @@ double lc_lce_prob(const double *curve, int32_t t, int32_t T, double y_best, int
         (void)lm_fit(k, x, y, r, n + 1, LCE_PIN_MAXIT, fw, q, &Sp);
         const int pinned = fabs(lc_lce_family(k, (double)T, q) - yb) <= tol;
         /* the cost over the observed points only (the pin's own residual left out) */
-        const double dS = pinned ? wss(k, x, y, r, n, q) - S[k] : NAN;
+        const double dS = pinned ? wss(k, x, y, r, n, q, fw) - S[k] : NAN;
         if (!isfin(dS)) {
             P += d > 0.0 ? 0.0 : (d < 0.0 ? 1.0 : 0.5);
             continue;
@@ -362,7 +516,7 @@ double lc_lce_prob(const double *curve, int32_t t, int32_t T, double y_best, int
 }
 
 /* Doubles of work lc_lce_prob needs for a curve of t epochs. */
-int64_t lc_lce_work(int32_t t) { return (int64_t)10 * ((int64_t)t + 1); }
+int64_t lc_lce_work(int32_t t) { return (int64_t)17 * ((int64_t)t + 1); }
 
 /* ---- the rule: par = {delta, min_epochs, y_low, y_high} -------------------------------- */
 typedef struct {

@@ -45,7 +45,7 @@ def fit(const double[::1] x, const double[::1] y, double T, double lo, double hi
     if n == 0 or y.shape[0] != n:
         raise ValueError(f"x and y must be non-empty and of one length; got {n}, {y.shape[0]}")
     cdef int32_t nf = lc_lce_n_families()
-    cdef double[::1] work = np.empty(7 * n, dtype=np.float64)
+    cdef double[::1] work = np.empty(15 * n, dtype=np.float64)
     ok = np.zeros(nf, dtype=np.int32)
     mu = np.empty(nf)
     s2 = np.empty(nf)
