@@ -43,31 +43,11 @@ static const double P0[LCE_NF][LCE_MAXP] = {
 
 int32_t lc_lce_n_families(void) { return LCE_NF; }
 
-double lc_lce_family(int32_t k, double x, const double *p) {
-    switch (k) {
-    case 0: return exp(p[0] + p[1] / x + p[2] * log(x));
-    case 1: return p[0] - p[1] / log(x + 1.0);
-    case 2: return p[0] - (p[0] - p[1]) * exp(-pow(p[2] * x, p[3]));
-    case 3: return p[0] - p[1] * pow(x, -p[2]);
-    case 4: return p[0] - pow(p[1] * x + p[2], -p[3]);
-    case 5: return log(p[0] * log(x) + p[1]);
-    case 6: return p[0] - (p[0] - p[1]) / (1.0 + pow(p[2] * x, p[3]));
-    case 7: return p[0] - (p[0] - p[1]) * exp(-p[2] * pow(x, p[3]));
-    case 8: {
-        const double xe = pow(x, p[1]);
-        return p[0] * xe / (pow(p[2], p[1]) + xe);
-    }
-    case 9: return p[0] / (1.0 + pow(x / exp(p[1]), p[2]));
-    case 10: return p[0] - exp(-p[1] * pow(x, p[3]) + p[2]);
-    default: return NAN;
-    }
-}
-
 static int isfin(double v) { return v - v == 0.0; }
 
-/* f[i] = family k at x[i] (i < n): lc_lce_family's values bit for bit, the switch out of the
- * loop, terms free of x computed once; c (2 n doubles) keeps the terms that a Jacobian column
- * can reuse (family_column). */
+/* f[i] = family k at x[i] (i < n), k in the order of NP / P0 (NaN for another k), the switch
+ * out of the loop and the terms free of x computed once; c (2 n doubles) keeps the terms
+ * that a Jacobian column can reuse (family_column). */
 static void family_eval(int k, const double *x, int n, const double *p, double *f,
                         double *c) {
     double *c1 = c + n;
@@ -147,6 +127,13 @@ static void family_eval(int k, const double *x, int n, const double *p, double *
     default:
         for (int i = 0; i < n; i++) f[i] = NAN;
     }
+}
+
+/* One family's value: family_eval at one point (the one definition of the families). */
+double lc_lce_family(int32_t k, double x, const double *p) {
+    double f, c[2];
+    family_eval(k, &x, 1, p, &f, c);
+    return f;
 }
 
 /* out[i] = family k at x[i] for q, which differs from the p of family_eval's terms c only
