@@ -13,16 +13,13 @@
 
 #include "lc_acq_internal.h"
 
-/* The seen rows' sorted state: their candidate ranks in each feature's order (for
- * rank_between) and the fit workspace's presorted orders.  Within a replay the seen rows only
- * grow by rows appended at the end, so a call whose first rows are the previous call's rows
- * keeps that state and inserts the new rows (the same arrays a full sort would give). */
+/* The seen rows' sorted state: the fit workspace's presorted orders and value ranks.
+ * Within a replay the seen rows only grow by rows appended at the end, so a call whose first
+ * rows are the previous call's rows keeps that state and inserts the new rows (the same
+ * arrays a full sort would give). */
 static void rfei_seen_state(lc_rfei_ctx *c, const int64_t *seen_rows, int64_t n_seen) {
     const int d = c->d;
-    const int64_t n_all = c->n_all, ms = c->max_seen;
-    /* internal ids change with every renumbering; ranks (positions in a feature's sorted
-     * order of the candidates) belong to the rows and do not */
-    for (int64_t i = 0; i < n_seen; i++) c->seen_ids[i] = c->inv[seen_rows[i]];
+    const int64_t ms = c->max_seen;
     int64_t kept = c->kept_n;
     if (kept > n_seen || (kept > 0 && memcmp(c->kept_rows, seen_rows,
                                              sizeof(int64_t) * (size_t)kept) != 0))
@@ -36,51 +33,11 @@ static void rfei_seen_state(lc_rfei_ctx *c, const int64_t *seen_rows, int64_t n_
     c->kept_n = n_seen;
     lc_rfei_lane *L0 = &c->lanes[0];
     if (kept == n_seen) return;
-    if (kept == 0) {
-        for (int k = 0; k < d; k++) {
-            lc_sort_item *s1 = c->sort1;
-            for (int64_t i = 0; i < n_seen; i++) {
-                s1[i].key = (double)rank_of(c, k, c->seen_ids[i]);
-                s1[i].idx = (int32_t)i;
-            }
-            lc_sort_items(s1, n_seen, c->sort2);
-            int32_t *sr = c->seen_rank + (size_t)k * ms;
-            int32_t *sp = c->seen_pos + (size_t)k * ms;
-            double *sv = c->seen_val + (size_t)k * ms;
-            const double *vals = c->sorted_vals + (size_t)k * n_all;
-            for (int64_t i = 0; i < n_seen; i++) {
-                sr[i] = (int32_t)s1[i].key;
-                sv[i] = vals[sr[i]];
-                sp[s1[i].idx] = (int32_t)i;
-            }
-        }
+    if (kept == 0)
         lc_forest_presort_cap(c->X_seen, n_seen, d, ms, L0->fit_work);
-        return;
-    }
-    for (int k = 0; k < d; k++) {
-        int32_t *sr = c->seen_rank + (size_t)k * ms;
-        int32_t *sp = c->seen_pos + (size_t)k * ms;
-        double *sv = c->seen_val + (size_t)k * ms;
-        const double *vals = c->sorted_vals + (size_t)k * n_all;
-        for (int64_t s = kept; s < n_seen; s++) {
-            const int32_t r = (int32_t)rank_of(c, k, c->seen_ids[s]);
-            int64_t lo = 0, hi = s;  /* after the equal ranks: the stable sort's place */
-            while (lo < hi) {
-                const int64_t mid = (lo + hi) >> 1;
-                if (sr[mid] <= r) lo = mid + 1;
-                else hi = mid;
-            }
-            const int64_t p = lo;
-            memmove(sr + p + 1, sr + p, sizeof(int32_t) * (size_t)(s - p));
-            memmove(sv + p + 1, sv + p, sizeof(double) * (size_t)(s - p));
-            sr[p] = r;
-            sv[p] = vals[r];
-            if (p < s)
-                for (int64_t j = 0; j < s; j++) sp[j] += sp[j] >= (int32_t)p;
-            sp[s] = (int32_t)p;
-        }
-    }
-    lc_forest_presort_append(c->X_seen + (size_t)kept * d, kept, n_seen, d, ms, L0->fit_work);
+    else
+        lc_forest_presort_append(c->X_seen + (size_t)kept * d, kept, n_seen, d, ms,
+                                 L0->fit_work);
 }
 
 /* Fit tree by tree and accumulate mean / m2 / leaf variance for the active candidates. */

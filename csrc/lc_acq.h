@@ -86,7 +86,11 @@ typedef struct {
     int32_t *leaf_count; /* lc_forest_max_nodes(max_seen) + 1: scratch of the renumbering */
     int32_t *inv;        /* row -> internal id */
     double *sorted_vals; /* d x n_all, each feature ascending */
-    double *coarse_vals; /* d x ceil(n_all / 16): every 16th of them */
+    int32_t *rank_bstart; /* d x (lcq_rank_buckets(n_all) + 1): per feature, the bucket
+                             table of sorted_vals (node ranks: a count within one bucket) */
+    double *rank_blo;     /* d: each table's lowest finite value */
+    double *rank_bscale;  /* d: its buckets per unit */
+    int64_t *rank_bnb;    /* d: its bucket count */
     int16_t *rank16;     /* d x 64 n_words: position in the sorted order - 32768, by
                             internal id (n_all <= 65536; else NULL) */
     int32_t *rank32;     /* d x 64 n_words: the same for larger tables (else NULL) */
@@ -101,11 +105,7 @@ typedef struct {
     double *score;       /* n_all, by row: EI of active rows */
     double *X_seen;      /* max_seen x d: the seen rows' features, in the order given */
     int64_t *kept_rows;  /* max_seen: the seen rows of the last call */
-    int64_t kept_n;      /* how many (0: none; the sorted state below is theirs) */
-    int32_t *seen_ids;   /* max_seen: internal ids of the seen rows */
-    int32_t *seen_rank;  /* d x max_seen: the seen rows' ranks per feature, ascending */
-    double *seen_val;    /* d x max_seen: their values */
-    int32_t *seen_pos;   /* d x max_seen: position of seen row s in that order */
+    int64_t kept_n;      /* how many (0: none; lane 0's fit workspace holds their presort) */
     lc_sort_item *sort1; /* max(n_all, max_seen) items: sorting scratch */
     lc_sort_item *sort2;
     struct lc_rfei_lane *lanes; /* n_threads: each thread's tree and scratch (thread 0's

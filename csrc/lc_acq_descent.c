@@ -8,53 +8,12 @@
 
 #include "lc_acq_internal.h"
 
-/* #{x_k <= thr} over the candidates.  thr lies in [a, b), the values of the seen rows s_lo
- * and s_hi; between them in the feature's order of the seen rows (seen_val) the first seen
- * value above thr is found, and the answer lies between the positions of it and of the seen
- * row before it in the candidates' order (a short binary search in one place of sorted_vals,
- * ~n_all / n_seen values). */
-static inline int64_t rank_between(const lc_rfei_ctx *c, int k, double thr, int64_t s_lo,
-                                   int64_t s_hi) {
-    const size_t off = (size_t)k * c->max_seen;
-    const double *sv = c->seen_val + off;
-    const int32_t *sr = c->seen_rank + off;
-    /* first position in (p0, p1] with a value > thr (sv[p0] <= thr < sv[p1]) */
-    int64_t p0 = c->seen_pos[off + s_lo], p1 = c->seen_pos[off + s_hi];
-    while (p1 - p0 > 1) {
-        const int64_t mid = (p0 + p1) >> 1;
-        const int le = sv[mid] <= thr;
-        p0 = le ? mid : p0;
-        p1 = le ? p1 : mid;
-    }
-    const double *vals = c->sorted_vals + (size_t)k * c->n_all;
-    /* positions a..b-1: vals[a - 1] <= thr < vals[b]; first the every-16th values (a small
-     * array that stays in cache) narrow it to at most 15 positions */
-    int64_t a = sr[p0] + 1, b = sr[p1];
-    {
-        const double *cv = c->coarse_vals + (size_t)k * LC_N_COARSE(c->n_all);
-        const int64_t g0 = (a + LC_COARSE - 1) / LC_COARSE, g1 = (b - 1) / LC_COARSE;
-        /* first g in [g0, g1] with cv[g] > thr (g1 + 1 if none) */
-        const double *cg = cv + g0;
-        int64_t m = g1 - g0 + 1;
-        while (m > 0) {
-            const int64_t half = m >> 1;
-            const int le = cg[half] <= thr;
-            cg = le ? cg + half + 1 : cg;
-            m = le ? m - half - 1 : half;
-        }
-        const int64_t g = cg - cv;
-        if (g <= g1) b = g * LC_COARSE;             /* vals[b] > thr */
-        if (g > g0) a = (g - 1) * LC_COARSE + 1;    /* vals[a - 1] <= thr */
-    }
-    const double *q = vals + a;
-    int64_t n = b - a;
-    while (n > 0) {  /* branch-free: first value > thr */
-        const int64_t half = n >> 1;
-        const int le = q[half] <= thr;
-        q = le ? q + half + 1 : q;
-        n = le ? n - half - 1 : half;
-    }
-    return q - vals;
+/* #{x_k <= thr} over the candidates: a count within thr's bucket of feature k. */
+static inline int64_t node_rank_of(const lc_rfei_ctx *c, int k, double thr) {
+    const int32_t *bs = c->rank_bstart + (size_t)k * (size_t)(lcq_rank_buckets(c->n_all) + 1);
+    const int64_t g = lcq_bucket(thr, c->rank_blo[k], c->rank_bscale[k], c->rank_bnb[k]);
+    const int64_t a = bs[g];
+    return a + lcq_count_le(c->sorted_vals + (size_t)k * c->n_all + a, bs[g + 1] - a, thr);
 }
 
 /* Bit b of the result: rank of candidate 64 * w + b below kk (ranks biased by -32768). */
@@ -293,19 +252,8 @@ void lcq_lane_tree(const lc_rfei_ctx *c, lc_rfei_lane *L, const double *y_seen,
         }
         return;
     }
-    /* every split's rank first: independent searches overlap their cache misses */
-    for (int32_t i = 0; i < tr->n_nodes[0]; i++)  /* warm the places searched */
-        if (tr->feature[i] >= 0) {
-            const int k = tr->feature[i];
-            const size_t off = (size_t)k * c->max_seen;
-            const int32_t *sr = c->seen_rank + off;
-            const int64_t lo = sr[c->seen_pos[off + tr->split_lo[i]]];
-            const int64_t hi = sr[c->seen_pos[off + tr->split_hi[i]]];
-            __builtin_prefetch(c->sorted_vals + (size_t)k * c->n_all + ((lo + hi) >> 1));
-        }
     for (int32_t i = 0; i < tr->n_nodes[0]; i++)
         if (tr->feature[i] >= 0)
-            L->node_rank[i] = (int32_t)rank_between(c, tr->feature[i], tr->threshold[i],
-                                                    tr->split_lo[i], tr->split_hi[i]);
+            L->node_rank[i] = (int32_t)node_rank_of(c, tr->feature[i], tr->threshold[i]);
     if (nw) lcq_score_node(c, L, 0, 0, root, root_list, nw, n_active);
 }

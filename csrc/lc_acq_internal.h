@@ -61,10 +61,70 @@ typedef struct lc_rfei_lane {
 
 #define DEFAULT_BITSET_DEPTH 48
 #define DEFAULT_LIST_DENSITY 8
-/* every LC_COARSE-th sorted value per feature: the rank search starts there */
-#define LC_COARSE 16
-#define LC_N_COARSE(n) (((n) + LC_COARSE - 1) / LC_COARSE)
+/* buckets of the chooser's rank tables: a power of two >= n_all / 4 (so about 4 sorted
+ * values per bucket where they spread evenly), at most 2^16 */
+static inline int64_t lcq_rank_buckets(int64_t n_all) {
+    int64_t nb = 1;
+    while (nb < n_all / 4 && nb < ((int64_t)1 << 16)) nb <<= 1;
+    return nb;
+}
 #define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
+
+/* Bucket tables over ascending values u[0..nu): b(v) = clamp((v - lo) * scale, 0, nb - 1)
+ * is monotone in v, so with bstart[b] = #{u_j : b(u_j) < b} every u_j in a bucket below
+ * b(x) is < x and every one in a bucket above it is > x: counting the u_j below (or up to)
+ * x needs only bucket b(x).  Exact for any values (NaN-free for any v, infinities in the
+ * end buckets); only the speed depends on how evenly they spread. */
+static inline int64_t lcq_bucket(double v, double lo, double scale, int64_t nb) {
+    double t = (v - lo) * scale;
+    if (!(t >= 0.0)) t = 0.0;  /* also NaN (inf * 0) */
+    if (t > (double)(nb - 1)) t = (double)(nb - 1);
+    return (int64_t)t;
+}
+
+/* Build the table of nb buckets (fewer: 1 when the finite values do not spread) into
+ * bstart[0..nb]; *lo, *scale, *nb_used describe it for lcq_bucket. */
+static inline void lcq_bucket_build(const double *u, int64_t nu, int64_t nb, double *lo_out,
+                                    double *scale_out, int64_t *nb_used, int32_t *bstart) {
+    double lo = 0.0, hi = 0.0;
+    int any = 0;
+    for (int64_t j = 0; j < nu; j++)
+        if (u[j] - u[j] == 0.0) {  /* finite */
+            if (!any) lo = u[j];
+            hi = u[j];
+            any = 1;
+        }
+    double scale = any && hi > lo ? (double)nb / (hi - lo) : 0.0;
+    if (!(scale > 0.0 && scale - scale == 0.0)) { scale = 0.0; nb = 1; }
+    int64_t j = 0;
+    for (int64_t b = 0; b <= nb; b++) {
+        while (j < nu && lcq_bucket(u[j], lo, scale, nb) < b) j++;
+        bstart[b] = (int32_t)j;
+    }
+    *lo_out = lo;
+    *scale_out = scale;
+    *nb_used = nb;
+}
+
+/* #{u[0..n) < x} and #{u[0..n) <= x} (u ascending), branch-free. */
+static inline int64_t lcq_count_below(const double *u, int64_t n, double x) {
+    const double *b = u;
+    while (n > 1) {
+        const int64_t half = n >> 1;
+        b = b[half - 1] < x ? b + half : b;
+        n -= half;
+    }
+    return (b - u) + (n == 1 && b[0] < x);
+}
+static inline int64_t lcq_count_le(const double *u, int64_t n, double x) {
+    const double *b = u;
+    while (n > 1) {
+        const int64_t half = n >> 1;
+        b = b[half - 1] <= x ? b + half : b;
+        n -= half;
+    }
+    return (b - u) + (n == 1 && b[0] <= x);
+}
 
 /* Position of candidate `id` in feature k's sorted order. */
 static inline int64_t rank_of(const lc_rfei_ctx *c, int k, int64_t id) {

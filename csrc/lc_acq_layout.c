@@ -75,7 +75,10 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     TAKE(c->leaf_count, int32_t, (size_t)stride + 1);
     TAKE(c->inv, int32_t, na);
     TAKE(c->sorted_vals, double, na * dd);
-    TAKE(c->coarse_vals, double, dd * (size_t)LC_N_COARSE(n_all));
+    TAKE(c->rank_bstart, int32_t, dd * (size_t)(lcq_rank_buckets(n_all) + 1));
+    TAKE(c->rank_blo, double, dd);
+    TAKE(c->rank_bscale, double, dd);
+    TAKE(c->rank_bnb, int64_t, dd);
     if (small) {
         TAKE(c->rank16, int16_t, dd * padded);
         TAKE(c->rank16_alt, int16_t, dd * padded);
@@ -92,10 +95,6 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
     TAKE(c->score, double, na);
     TAKE(c->X_seen, double, (size_t)max_seen * dd);
     TAKE(c->kept_rows, int64_t, (size_t)max_seen);
-    TAKE(c->seen_ids, int32_t, (size_t)max_seen);
-    TAKE(c->seen_rank, int32_t, dd * (size_t)max_seen);
-    TAKE(c->seen_val, double, dd * (size_t)max_seen);
-    TAKE(c->seen_pos, int32_t, dd * (size_t)max_seen);
     /* one tree's slots (every lane's) */
 #define TAKE_TREE(tr)                                   \
     do {                                                \
@@ -105,8 +104,6 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
         TAKE((tr).threshold, double, stride);           \
         TAKE((tr).value, double, stride);               \
         TAKE((tr).leaf_var, double, stride);            \
-        TAKE((tr).split_lo, int32_t, stride);           \
-        TAKE((tr).split_hi, int32_t, stride);           \
         TAKE((tr).n_nodes, int32_t, 1);                 \
         TAKE((tr).depth, int32_t, 1);                   \
         TAKE((tr).offset, int64_t, 1);                  \
@@ -291,8 +288,9 @@ void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n
         lc_sort_items(s1, n_all, s2);
         double *sv = ctx->sorted_vals + (size_t)k * n_all;
         for (int64_t q = 0; q < n_all; q++) sv[q] = s1[q].key;
-        double *cv = ctx->coarse_vals + (size_t)k * LC_N_COARSE(n_all);
-        for (int64_t g = 0; g < LC_N_COARSE(n_all); g++) cv[g] = sv[g * LC_COARSE];
+        lcq_bucket_build(sv, n_all, lcq_rank_buckets(n_all), &ctx->rank_blo[k],
+                         &ctx->rank_bscale[k], &ctx->rank_bnb[k],
+                         ctx->rank_bstart + (size_t)k * (size_t)(lcq_rank_buckets(n_all) + 1));
         if (ctx->rank16) {
             int16_t *r = ctx->rank16 + (size_t)k * padded;
             for (int64_t q = 0; q < n_all; q++) r[s1[q].idx] = (int16_t)(q - 32768);

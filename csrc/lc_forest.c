@@ -59,11 +59,12 @@ static inline double lc_select(int c, double a, double b) { return c ? a : b; }
 static inline double lc_max(double a, double b) { return a > b ? a : b; }
 #endif
 
-/* What the split scan reads of a row for one feature (one 16-byte load). */
+/* What the split scan reads of a row besides its rank in the scanned feature (one
+ * 16-byte entry, the same for every feature). */
 typedef struct {
-    double wy;  /* w * y */
-    int32_t w;  /* bootstrap count */
-    int32_t xr; /* dense rank of the row's value in the feature */
+    double wy;   /* w * y */
+    int32_t w;   /* bootstrap count */
+    int32_t pad;
 } scan_ent;
 
 /* Workspace layout (each part rounded up to 8 bytes). */
@@ -87,7 +88,7 @@ typedef struct {
     int64_t *fbest;    /* 2 d (+ 8): their best proxy (bits) and position */
     int32_t *xr;       /* d x n: dense rank of each row's value per feature (equal values,
                           equal ranks; once per fit) */
-    scan_ent *ent;     /* d x n: per tree, {w*y, w, xr} of each row per feature */
+    scan_ent *ent;     /* n: per tree, {w*y, w} of each row */
 } fit_ws;
 
 #define ALIGN8(x) (((x) + 7u) & ~(size_t)7u)
@@ -119,7 +120,7 @@ static size_t fit_ws_layout(int64_t n, int d, void *work, fit_ws *ws) {
     TAKE(flist, int32_t, dd);
     TAKE(fbest, int64_t, 2 * dd + 8);
     TAKE(xr, int32_t, dd * nn);
-    TAKE(ent, scan_ent, dd * nn);
+    TAKE(ent, scan_ent, nn);
 #undef TAKE
     return off;
 }
@@ -149,7 +150,8 @@ static void partition_rows(const int32_t *src, int32_t *dst, int32_t start, int3
  * [start + msl - 1, end - msl - 1]; out[0] = the bit pattern of the largest proxy (proxies are
  * >= 0, so their bit patterns order like them as int64; a position between equal values is
  * -1, below every proxy), out[1] = the first position with it (-1: none). */
-static inline void scan1(const int32_t *ix, const scan_ent *e, int32_t start, int32_t end,
+static inline void scan1(const int32_t *ix, const int32_t *xr, const scan_ent *e,
+                         int32_t start, int32_t end,
                          int32_t msl, double S, int32_t Wi, const double *recip, int64_t *out) {
     int32_t wl = 0;
     double sl = 0.0;
@@ -160,10 +162,12 @@ static inline void scan1(const int32_t *ix, const scan_ent *e, int32_t start, in
     }
     const int64_t q_last = end - msl - 1;
     int64_t bpb = -1, bq = -1;
-    int64_t cw = e[ix[q]].w, cxr = e[ix[q]].xr, wl64 = wl, wr64 = Wi - wl;
+    int64_t cw = e[ix[q]].w, cxr = xr[ix[q]], wl64 = wl, wr64 = Wi - wl;
     double cwy = e[ix[q]].wy;
     for (int64_t qq = q; qq <= q_last; qq++) {
-        const scan_ent *nx = e + ix[qq + 1];
+        const int32_t inx = ix[qq + 1];
+        const scan_ent *nx = e + inx;
+        const int64_t nxr = xr[inx];
         wl64 += cw;
         wr64 -= cw;
         sl += cwy;
@@ -172,12 +176,12 @@ static inline void scan1(const int32_t *ix, const scan_ent *e, int32_t start, in
         const double proxy = sl * sl * recip[wl64] + sr * sr * recip[wr64];
         int64_t pb;
         memcpy(&pb, &proxy, sizeof pb);
-        pb = cxr < (int64_t)nx->xr ? pb : -1;
+        pb = cxr < nxr ? pb : -1;
         bq = pb > bpb ? qq : bq;
         bpb = pb > bpb ? pb : bpb;
         cw = nx->w;
         cwy = nx->wy;
-        cxr = nx->xr;
+        cxr = nxr;
     }
     out[0] = bpb;
     out[1] = bq;
@@ -188,44 +192,46 @@ static inline void scan1(const int32_t *ix, const scan_ent *e, int32_t start, in
  * scan1's order (no FMA), so out[2 j], out[2 j + 1] are scan1's results for feature j.  The
  * rows are loaded one by one (gathers are slow on some CPUs). */
 __attribute__((target("avx2"))) static void scan4_avx2(const int32_t *const *ixs,
-                                                        const scan_ent *const *es,
+                                                        const int32_t *const *xrs,
+                                                        const scan_ent *e,
                                                         int32_t start, int32_t end,
                                                         int32_t msl, double S, int32_t Wi,
                                                         const double *recip, int64_t *out) {
     const int32_t *i0 = ixs[0], *i1 = ixs[1], *i2 = ixs[2], *i3 = ixs[3];
-    const scan_ent *e0 = es[0], *e1 = es[1], *e2 = es[2], *e3 = es[3];
+    const int32_t *x0 = xrs[0], *x1 = xrs[1], *x2 = xrs[2], *x3 = xrs[3];
     int64_t wl0 = 0, wl1 = 0, wl2 = 0, wl3 = 0;  /* left weights */
     double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
     int32_t q = start;
     for (; q < start + msl - 1; q++) {
-        wl0 += e0[i0[q]].w; s0 += e0[i0[q]].wy;
-        wl1 += e1[i1[q]].w; s1 += e1[i1[q]].wy;
-        wl2 += e2[i2[q]].w; s2 += e2[i2[q]].wy;
-        wl3 += e3[i3[q]].w; s3 += e3[i3[q]].wy;
+        wl0 += e[i0[q]].w; s0 += e[i0[q]].wy;
+        wl1 += e[i1[q]].w; s1 += e[i1[q]].wy;
+        wl2 += e[i2[q]].w; s2 += e[i2[q]].wy;
+        wl3 += e[i3[q]].w; s3 += e[i3[q]].wy;
     }
     const int64_t q_last = end - msl - 1;
     const double *rr = recip + Wi; /* rr[-wl] = recip[Wi - wl] */
-    const scan_ent *c0 = e0 + i0[q], *c1 = e1 + i1[q], *c2 = e2 + i2[q], *c3 = e3 + i3[q];
+    const scan_ent *c0 = e + i0[q], *c1 = e + i1[q], *c2 = e + i2[q], *c3 = e + i3[q];
     /* wl_j already holds the weight of the next row to add (the left side's after it) */
     wl0 += c0->w; wl1 += c1->w; wl2 += c2->w; wl3 += c3->w;
     __m256d sl = _mm256_setr_pd(s0, s1, s2, s3);
     __m256d cwy = _mm256_setr_pd(c0->wy, c1->wy, c2->wy, c3->wy);
-    __m128i cxr = _mm_setr_epi32(c0->xr, c1->xr, c2->xr, c3->xr);
+    __m128i cxr = _mm_setr_epi32(x0[i0[q]], x1[i1[q]], x2[i2[q]], x3[i3[q]]);
     const __m256d Sv = _mm256_set1_pd(S);
     const __m256i none = _mm256_set1_epi64x(-1);
     /* two running maxima (even and odd steps from q) halve the compare-blend chain */
     __m256i bpb0 = none, bq0 = none, bpb1 = none, bq1 = none;
 #define LC_SCAN4_STEP(qq, bpb, bq)                                                            \
     do {                                                                                  \
-        const scan_ent *n0 = e0 + i0[(qq) + 1], *n1 = e1 + i1[(qq) + 1];                  \
-        const scan_ent *n2 = e2 + i2[(qq) + 1], *n3 = e3 + i3[(qq) + 1];                  \
+        const int32_t j0 = i0[(qq) + 1], j1 = i1[(qq) + 1];                               \
+        const int32_t j2 = i2[(qq) + 1], j3 = i3[(qq) + 1];                               \
+        const scan_ent *n0 = e + j0, *n1 = e + j1, *n2 = e + j2, *n3 = e + j3;            \
         sl = _mm256_add_pd(sl, cwy);                                                      \
         const __m256d sr = _mm256_sub_pd(Sv, sl);                                         \
         const __m256d rl = _mm256_setr_pd(recip[wl0], recip[wl1], recip[wl2], recip[wl3]); \
         const __m256d rv = _mm256_setr_pd(rr[-wl0], rr[-wl1], rr[-wl2], rr[-wl3]);         \
         const __m256d proxy = _mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(sl, sl), rl),     \
                                             _mm256_mul_pd(_mm256_mul_pd(sr, sr), rv));    \
-        const __m128i nxr = _mm_setr_epi32(n0->xr, n1->xr, n2->xr, n3->xr);               \
+        const __m128i nxr = _mm_setr_epi32(x0[j0], x1[j1], x2[j2], x3[j3]);               \
         const __m256i valid = _mm256_cvtepi32_epi64(_mm_cmplt_epi32(cxr, nxr));           \
         const __m256i pb = _mm256_blendv_epi8(none, _mm256_castpd_si256(proxy), valid);   \
         const __m256i gt = _mm256_cmpgt_epi64(pb, bpb);                                   \
@@ -295,13 +301,11 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
             c += w[r] > 0;
         }
         m = c;
-        scan_ent *e = ws->ent + (size_t)k * cs;
-        const int32_t *xr = ws->xr + (size_t)k * cs;
-        for (int64_t i = 0; i < n; i++) {
-            e[i].wy = wy[i];
-            e[i].w = w[i];
-            e[i].xr = xr[i];
-        }
+    }
+    for (int64_t i = 0; i < n; i++) {
+        ws->ent[i].wy = wy[i];
+        ws->ent[i].w = w[i];
+        ws->ent[i].pad = 0;
     }
     const int64_t base = f->offset[slot];
     int32_t *feature = f->feature + base, *left = f->left + base, *right = f->right + base;
@@ -407,10 +411,6 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
                     if (thr == b) thr = a;
                     feature[node] = best_f;
                     threshold[node] = thr;
-                    if (f->split_lo) {
-                        f->split_lo[base + node] = r0;
-                        f->split_hi[base + node] = r1;
-                    }
                     for (int c = 0; c < 2; c++) {
                         const int32_t i = c == 0 ? r0 : r1;
                         const int32_t leaf = next++;
@@ -440,27 +440,28 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
                 for (int k = 0; k < d; k++) {
                     if (mf < d && !ws->tried[k]) continue;
                     const int32_t *ix = IX + (size_t)k * cs;
-                    const scan_ent *e = ws->ent + (size_t)k * cs;
-                    if (e[ix[start]].xr < e[ix[end - 1]].xr) ws->flist[nf++] = k;
+                    const int32_t *xr = ws->xr + (size_t)k * cs;
+                    if (xr[ix[start]] < xr[ix[end - 1]]) ws->flist[nf++] = k;
                 }
                 int f = 0;
 #ifdef LC_FOREST_AVX2
                 if (avx2 && nd >= 8) {
                     for (; f + 4 <= nf; f += 4) {
                         const int32_t *ixs[4];
-                        const scan_ent *es[4];
+                        const int32_t *xrs[4];
                         for (int j = 0; j < 4; j++) {
                             ixs[j] = IX + (size_t)ws->flist[f + j] * cs;
-                            es[j] = ws->ent + (size_t)ws->flist[f + j] * cs;
+                            xrs[j] = ws->xr + (size_t)ws->flist[f + j] * cs;
                         }
-                        scan4_avx2(ixs, es, start, end, msl, S, Wi, recip, ws->fbest + 2 * f);
+                        scan4_avx2(ixs, xrs, ws->ent, start, end, msl, S, Wi, recip,
+                                   ws->fbest + 2 * f);
                     }
                 }
 #endif
                 for (; f < nf; f++) {
                     const int k = ws->flist[f];
-                    scan1(IX + (size_t)k * cs, ws->ent + (size_t)k * cs, start, end, msl, S, Wi,
-                          recip, ws->fbest + 2 * f);
+                    scan1(IX + (size_t)k * cs, ws->xr + (size_t)k * cs, ws->ent, start, end, msl,
+                          S, Wi, recip, ws->fbest + 2 * f);
                 }
                 for (f = 0; f < nf; f++) {  /* in feature order: the lowest index wins ties */
                     const int64_t bpb = ws->fbest[2 * f], bq = ws->fbest[2 * f + 1];
@@ -494,10 +495,6 @@ static void fit_tree(const fit_ws *ws, const double *y, int64_t n, int d,
         if (thr == b) thr = a;
         feature[node] = best_f;
         threshold[node] = thr;
-        if (f->split_lo) {
-            f->split_lo[base + node] = ixb[best_pos];
-            f->split_hi[base + node] = ixb[best_pos + 1];
-        }
         const int32_t mid = best_pos + 1;
         for (int32_t q = start; q < mid; q++) ws->goleft[ixb[q]] = 1;
         for (int32_t q = mid; q < end; q++) ws->goleft[ixb[q]] = 0;

@@ -64,8 +64,6 @@ typedef struct {
     double *threshold; /* go left when x[feature] <= threshold */
     double *value;     /* weighted mean of the node's y */
     double *leaf_var;  /* weighted variance of the node's y (ddof 0) */
-    int32_t *split_lo; /* optional (NULL: not recorded): the rows (indices into the fitted X) */
-    int32_t *split_hi; /* whose values the threshold lies between; -1 at leaves */
     int32_t *n_nodes;  /* per tree */
     int32_t *depth;    /* per tree: depth of its deepest leaf (root = 0) */
     int64_t *offset;   /* per tree: its first slot */

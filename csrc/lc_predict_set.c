@@ -93,25 +93,6 @@ size_t lc_forest_predict_set_bytes(int64_t m, int d, int64_t n_total) {
     return set_layout(NULL, m, d, n_total, 0, NULL, NULL, &w); /* the larger of the two */
 }
 
-/* Bucket of v: clamp((v - lo) * scale, 0, nb - 1), monotone in v (NaN-free for any v). */
-static inline int64_t set_bucket(double v, double lo, double scale, int64_t nb) {
-    double t = (v - lo) * scale;
-    if (!(t >= 0.0)) t = 0.0;  /* also NaN (inf * 0) */
-    if (t > (double)(nb - 1)) t = (double)(nb - 1);
-    return (int64_t)t;
-}
-
-/* #{u[0..n) < x} (u ascending), branch-free. */
-static inline int64_t count_below(const double *u, int64_t n, double x) {
-    const double *b = u;
-    while (n > 1) {
-        const int64_t half = n >> 1;
-        b = b[half - 1] < x ? b + half : b;
-        n -= half;
-    }
-    return (b - u) + (n == 1 && b[0] < x);
-}
-
 static void finish_outputs(const double *acc_mean, const double *acc_m2, const double *acc_lv,
                            int64_t m, int32_t n_trees, int variance_total, double *mean,
                            double *var, const double *best_xi, double *ei) {
@@ -222,7 +203,7 @@ int lc_forest_predict_set(const lc_forest *f, int32_t n_trees, int64_t n_total,
         const int32_t k = f->feature[s];
         if (k < 0) { w.node_rank[s] = 0; continue; }
         const int64_t a = w.ustart[k];
-        w.node_rank[s] = (int32_t)(count_below(w.uniq + a, w.ustart[k + 1] - a,
+        w.node_rank[s] = (int32_t)(lcq_count_below(w.uniq + a, w.ustart[k + 1] - a,
                                                f->threshold[s]) + 1);
     }
     /* Buckets per feature: b(v) = clamp((v - lo) * scale, 0, nb - 1) is monotone in v, so
@@ -232,29 +213,11 @@ int lc_forest_predict_set(const lc_forest *f, int32_t n_trees, int64_t n_total,
     for (int k = 0; k < d; k++) {
         const double *u = w.uniq + w.ustart[k];
         const int64_t nu = w.ustart[k + 1] - w.ustart[k];
-        double lo = 0.0, hi = 0.0;
-        int any = 0;
-        for (int64_t j = 0; j < nu; j++)
-            if (u[j] - u[j] == 0.0) {  /* finite */
-                if (!any) lo = u[j];
-                hi = u[j];
-                any = 1;
-            }
         int64_t nb = 1;
         while (nb < 4 * nu && nb < ((int64_t)1 << 16)) nb <<= 1;
-        double scale = any && hi > lo ? (double)nb / (hi - lo) : 0.0;
-        if (!(scale > 0.0 && scale - scale == 0.0)) { scale = 0.0; nb = 1; }
-        w.blo[k] = lo;
-        w.bscale[k] = scale;
-        w.bnb[k] = nb;
         w.boff[k] = boff;
-        int32_t *bstart = w.bstart + boff;
-        int64_t j = 0;
-        for (int64_t b = 0; b <= nb; b++) {
-            while (j < nu && set_bucket(u[j], lo, scale, nb) < b) j++;
-            bstart[b] = (int32_t)j;
-        }
-        boff += nb + 1;
+        lcq_bucket_build(u, nu, nb, &w.blo[k], &w.bscale[k], &w.bnb[k], w.bstart + boff);
+        boff += w.bnb[k] + 1;
     }
     for (int64_t i = 0; i < m; i++) {  /* row by row: X is read once, in order */
         const double *x = X + (size_t)i * (size_t)d;
@@ -262,9 +225,9 @@ int lc_forest_predict_set(const lc_forest *f, int32_t n_trees, int64_t n_total,
             const double v = x[k];
             const double *u = w.uniq + w.ustart[k];
             const int32_t *bstart = w.bstart + w.boff[k];
-            const int64_t b = set_bucket(v, w.blo[k], w.bscale[k], w.bnb[k]);
+            const int64_t b = lcq_bucket(v, w.blo[k], w.bscale[k], w.bnb[k]);
             const int64_t a = bstart[b];
-            const int64_t cnt = a + count_below(u + a, bstart[b + 1] - a, v);
+            const int64_t cnt = a + lcq_count_below(u + a, bstart[b + 1] - a, v);
             if (small) c.rank16[(size_t)k * (size_t)padded + i] = (int16_t)(cnt - 32768);
             else c.rank32[(size_t)k * (size_t)padded + i] = (int32_t)cnt;
         }

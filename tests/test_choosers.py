@@ -111,6 +111,36 @@ def test_c_scores_are_bit_identical_to_forest_predict_and_ei():
             seen += list(rng.choice(np.flatnonzero(active), 40, replace=False))
 
 
+def test_scores_exact_on_features_that_fill_the_rank_buckets_unevenly():
+    """The node ranks come from a bucket table over each feature's sorted values; it must
+    count exactly however the values spread: one outlier (every other value in bucket 0),
+    +-1e300 (the range overflows: one bucket), heavy ties, a constant feature, -0.0 / 0.0
+    and subnormals, thresholds exactly between neighbours."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    X = rng.random((n, 7))
+    X[0, 0] = 1e12                                   # outlier
+    X[:, 1] = np.where(rng.random(n) < 0.5, -1e300, 1e300) * rng.random(n)
+    X[:, 2] = np.floor(X[:, 2] * 3)                  # three values
+    X[:, 3] = 0.25                                   # constant
+    X[:, 4] = np.where(rng.random(n) < 0.5, -0.0, 0.0) + rng.integers(0, 4, n) * 5e-324
+    X[:, 5] = -X[:, 5] * 1e-3
+    y = np.sin(7 * X[:, 6]) + X[:, 2] + 0.1 * rng.standard_normal(n)
+    chooser = RFEIChooser(n_trees=20)
+    chooser.prepare(X)
+    seen = list(rng.choice(n, 40, replace=False))
+    for it in range(4):
+        active = np.ones(n, dtype=bool)
+        active[seen] = False
+        best = float(y[seen].max())
+        mean, var, _ = chooser.scores(seen, y[seen], active, best, 500 + it)
+        rf = chooser.forest().fit(X[seen], y[seen], seed64=500 + it)
+        m_ref, v_ref = rf.predict(X, return_var=True)
+        np.testing.assert_array_equal(mean[active], m_ref[active])
+        np.testing.assert_array_equal(var[active], v_ref[active])
+        seen += list(rng.choice(np.flatnonzero(active), 300, replace=False))
+
+
 @pytest.mark.parametrize("bitset_depth, avx2", [(2, True), (48, False), (1, False)])
 def test_deep_fallback_and_simd_paths_give_the_same_scores(bitset_depth, avx2):
     X, y = _table(n=4000, d=5, seed=5)

@@ -65,8 +65,6 @@ def fit(const double[:, ::1] X, const double[::1] y, int n_trees, int max_depth,
     f.threshold = &th[0]
     f.value = &va[0]
     f.leaf_var = &lv[0]
-    f.split_lo = NULL
-    f.split_hi = NULL
     f.n_nodes = &nn[0]
     f.depth = &de[0]
     f.offset = &of[0]
@@ -98,8 +96,6 @@ cdef lc_forest _view(const int32_t[::1] fe, const int32_t[::1] le, const int32_t
     f.value = <double *>&va[0]
     f.leaf_var = <double *>&lv[0]
     f.offset = <int64_t *>&of[0]
-    f.split_lo = NULL
-    f.split_hi = NULL
     f.n_nodes = NULL
     f.depth = NULL
     return f

@@ -17,8 +17,6 @@ cdef extern from "lc_forest.h" nogil:
         double *threshold
         double *value
         double *leaf_var
-        int32_t *split_lo
-        int32_t *split_hi
         int32_t *n_nodes
         int32_t *depth
         int64_t *offset
