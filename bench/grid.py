@@ -74,7 +74,8 @@ def main(quick: bool = False, n_jobs: int = 2) -> None:
         "target_seconds": 120.0,
         "load_avg_1_5_15_before": load_before,
         "load_avg_1_5_15_after": list(os.getloadavg()),
-        "machine_loaded": bool(max(load_before[0], os.getloadavg()[0]) > 1.5),
+        # the load before the run: after it, the run's own n_jobs workers are in the average
+        "machine_loaded": bool(load_before[0] > 1.5),
         "notes": ("Seconds per cell of one run. When the machine was shared (machine_loaded), "
                   "every time is inflated by the other jobs on its cores."),
     })
