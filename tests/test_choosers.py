@@ -90,32 +90,38 @@ def test_ties_draw_once_and_only_when_needed():
     assert rng.s == s
 
 
+def _check_scores_along_a_replay(chooser, X, y, rng, n_first, n_add, calls, seed0, xi=0.0):
+    """chooser.scores on successive seen sets (each the last plus n_add rows, so the internal
+    order adapts between calls) against RandomForest.predict + acquisition.ei, bit for bit."""
+    seen = list(rng.choice(X.shape[0], n_first, replace=False))
+    for it in range(calls):
+        active = np.ones(X.shape[0], dtype=bool)
+        active[seen] = False
+        best = float(y[seen].max())
+        mean, var, e = chooser.scores(seen, y[seen], active, best, seed0 + it)
+        rf = chooser.forest().fit(X[seen], y[seen], seed64=seed0 + it)
+        m_ref, v_ref = rf.predict(X, return_var=True)
+        np.testing.assert_array_equal(mean[active], m_ref[active])
+        np.testing.assert_array_equal(var[active], v_ref[active])
+        np.testing.assert_array_equal(e[active], ei(m_ref, np.sqrt(v_ref), best, xi)[active])
+        assert np.isnan(mean[~active]).all()
+        seen += list(rng.choice(np.flatnonzero(active), n_add, replace=False))
+
+
 def test_c_scores_are_bit_identical_to_forest_predict_and_ei():
     X, y = _table(n=5000, d=9, seed=3)
     for variance in ("tree", "total"):
         chooser = RFEIChooser(variance=variance, xi=0.02)
         chooser.prepare(X)
-        rng = np.random.default_rng(4)
-        seen = list(rng.choice(X.shape[0], 30, replace=False))
-        for it in range(6):  # successive calls: the internal order adapts between them
-            active = np.ones(X.shape[0], dtype=bool)
-            active[seen] = False
-            best = float(y[seen].max())
-            mean, var, e = chooser.scores(seen, y[seen], active, best, 1000 + it)
-            rf = chooser.forest().fit(X[seen], y[seen], seed64=1000 + it)
-            m_ref, v_ref = rf.predict(X, return_var=True)
-            np.testing.assert_array_equal(mean[active], m_ref[active])
-            np.testing.assert_array_equal(var[active], v_ref[active])
-            np.testing.assert_array_equal(e[active], ei(m_ref, np.sqrt(v_ref), best, 0.02)[active])
-            assert np.isnan(mean[~active]).all()
-            seen += list(rng.choice(np.flatnonzero(active), 40, replace=False))
+        _check_scores_along_a_replay(chooser, X, y, np.random.default_rng(4), 30, 40, 6,
+                                     1000, xi=0.02)
 
 
 def test_scores_exact_on_features_that_fill_the_rank_buckets_unevenly():
     """The node ranks come from a bucket table over each feature's sorted values; it must
     count exactly however the values spread: one outlier (every other value in bucket 0),
     +-1e300 (the range overflows: one bucket), heavy ties, a constant feature, -0.0 / 0.0
-    and subnormals, thresholds exactly between neighbours."""
+    and subnormals."""
     rng = np.random.default_rng(11)
     n = 3000
     X = rng.random((n, 7))
@@ -128,17 +134,7 @@ def test_scores_exact_on_features_that_fill_the_rank_buckets_unevenly():
     y = np.sin(7 * X[:, 6]) + X[:, 2] + 0.1 * rng.standard_normal(n)
     chooser = RFEIChooser(n_trees=20)
     chooser.prepare(X)
-    seen = list(rng.choice(n, 40, replace=False))
-    for it in range(4):
-        active = np.ones(n, dtype=bool)
-        active[seen] = False
-        best = float(y[seen].max())
-        mean, var, _ = chooser.scores(seen, y[seen], active, best, 500 + it)
-        rf = chooser.forest().fit(X[seen], y[seen], seed64=500 + it)
-        m_ref, v_ref = rf.predict(X, return_var=True)
-        np.testing.assert_array_equal(mean[active], m_ref[active])
-        np.testing.assert_array_equal(var[active], v_ref[active])
-        seen += list(rng.choice(np.flatnonzero(active), 300, replace=False))
+    _check_scores_along_a_replay(chooser, X, y, rng, 40, 300, 4, 500)
 
 
 @pytest.mark.parametrize("bitset_depth, avx2", [(2, True), (48, False), (1, False)])
