@@ -86,8 +86,9 @@ typedef struct {
     int32_t *leaf_count; /* lc_forest_max_nodes(max_seen) + 1: scratch of the renumbering */
     int32_t *inv;        /* row -> internal id */
     double *sorted_vals; /* d x n_all, each feature ascending */
-    int32_t *rank_bstart; /* d x (lcq_rank_buckets(n_all) + 1): per feature, the bucket
-                             table of sorted_vals (node ranks: a count within one bucket) */
+    int64_t rank_bstride; /* lcq_rank_buckets(n_all) + 1: entries per feature below */
+    int32_t *rank_bstart; /* d x rank_bstride: per feature, the bucket table of sorted_vals
+                             (node ranks: a count within one bucket) */
     double *rank_blo;     /* d: each table's lowest finite value */
     double *rank_bscale;  /* d: its buckets per unit */
     int64_t *rank_bnb;    /* d: its bucket count */

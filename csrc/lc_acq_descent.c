@@ -10,7 +10,7 @@
 
 /* #{x_k <= thr} over the candidates: a count within thr's bucket of feature k. */
 static inline int64_t node_rank_of(const lc_rfei_ctx *c, int k, double thr) {
-    const int32_t *bs = c->rank_bstart + (size_t)k * (size_t)(lcq_rank_buckets(c->n_all) + 1);
+    const int32_t *bs = c->rank_bstart + (size_t)k * (size_t)c->rank_bstride;
     const int64_t g = lcq_bucket(thr, c->rank_blo[k], c->rank_bscale[k], c->rank_bnb[k]);
     const int64_t a = bs[g];
     return a + lcq_count_le(c->sorted_vals + (size_t)k * c->n_all + a, bs[g + 1] - a, thr);

@@ -57,6 +57,7 @@ static size_t rfei_layout(lc_rfei_ctx *c, char *mem, int64_t n_all, int d, int64
         c->d = d;
         c->max_seen = max_seen;
         c->n_words = n_words;
+        c->rank_bstride = lcq_rank_buckets(n_all) + 1;
         c->bitset_depth = depth;
         c->rank16 = c->rank16_alt = NULL;
         c->rank32 = c->rank32_alt = NULL;
@@ -288,9 +289,9 @@ void lc_rfei_prepare(lc_rfei_ctx *ctx, void *mem, const double *X_all, int64_t n
         lc_sort_items(s1, n_all, s2);
         double *sv = ctx->sorted_vals + (size_t)k * n_all;
         for (int64_t q = 0; q < n_all; q++) sv[q] = s1[q].key;
-        lcq_bucket_build(sv, n_all, lcq_rank_buckets(n_all), &ctx->rank_blo[k],
+        lcq_bucket_build(sv, n_all, ctx->rank_bstride - 1, &ctx->rank_blo[k],
                          &ctx->rank_bscale[k], &ctx->rank_bnb[k],
-                         ctx->rank_bstart + (size_t)k * (size_t)(lcq_rank_buckets(n_all) + 1));
+                         ctx->rank_bstart + (size_t)k * (size_t)ctx->rank_bstride);
         if (ctx->rank16) {
             int16_t *r = ctx->rank16 + (size_t)k * padded;
             for (int64_t q = 0; q < n_all; q++) r[s1[q].idx] = (int16_t)(q - 32768);

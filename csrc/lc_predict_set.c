@@ -204,11 +204,9 @@ int lc_forest_predict_set(const lc_forest *f, int32_t n_trees, int64_t n_total,
         if (k < 0) { w.node_rank[s] = 0; continue; }
         const int64_t a = w.ustart[k];
         w.node_rank[s] = (int32_t)(lcq_count_below(w.uniq + a, w.ustart[k + 1] - a,
-                                               f->threshold[s]) + 1);
+                                                   f->threshold[s]) + 1);
     }
-    /* Buckets per feature: b(v) = clamp((v - lo) * scale, 0, nb - 1) is monotone in v, so
-     * with bstart[b] = #{U_j : b(U_j) < b} the code of x is bstart[b(x)] plus a count within
-     * bucket b(x) (exact for any values; only the speed depends on them). */
+    /* the code of x: a count within its bucket of U_k (lcq_bucket_build) */
     int64_t boff = 0;
     for (int k = 0; k < d; k++) {
         const double *u = w.uniq + w.ustart[k];
