@@ -4,12 +4,15 @@ The grid: 2 goals (``top0.25%`` and ``top0.5%``, the two MNIST goals of the pape
 of the table) x 8 rules (none; ETR-1 with tau = 1, 3, 9; ETR-2 with p = 0.8, 0.9, 0.95;
 median), the rf-ei chooser (50 trees), 50 repeats, ``n_jobs=2`` (both cores), on the default
 shipped table.  Every cell is one ``lcore.simulate`` call, timed on its own, and printed as it
-finishes (seconds, success rate, evaluations per repeat: cells whose censored repeats exhaust
-the table take longest, since each of their rf-ei steps fits on up to the whole table).
+finishes (seconds, success rate, evaluations per repeat, repeats settled: a repeat that misses
+its goal evaluates the whole table, but ends as soon as its outcome is decided, see
+docs/semantics.md).
 
-    python bench/grid.py [--quick] [--n-jobs N]   # writes bench/results/grid.json
+    python bench/grid.py [--quick] [--n-jobs N] [--no-settle]   # -> bench/results/grid.json
 
-``--quick``: 10 repeats per cell (a smoke run; the JSON says so).
+``--quick``: 10 repeats per cell (a smoke run; the JSON says so).  ``--no-settle``: the same
+grid with settling off (LCORE_SETTLE=0: every row chosen one by one; the same results),
+written to ``grid_no_settle.json``, to time what settling saves.
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ RULES = (
 )
 
 
-def main(quick: bool = False, n_jobs: int = 2) -> None:
+def main(quick: bool = False, n_jobs: int = 2, settle: bool = True) -> None:
+    if not settle:
+        os.environ["LCORE_SETTLE"] = "0"  # before any worker process starts
     table = lcore.load_table()  # the default shipped table
     repeats = 10 if quick else 50
     load_before = list(os.getloadavg())
@@ -54,20 +59,25 @@ def main(quick: bool = False, n_jobs: int = 2) -> None:
                 "success_rate": float(s["success_rate"]),
                 "n_evaluated_mean": float(np.mean(res.n_evaluated)),
                 "n_evaluated_max": int(np.max(res.n_evaluated)),
+                # repeats that missed the goal and were settled (their rows left accounted
+                # for at once, see docs/semantics.md), and how many rows that took over
+                "n_settled_repeats": int(np.sum(res._n_settled > 0)),
+                "n_settled_mean": float(np.mean(res._n_settled)),
             }
             cells.append(cell)
             label = rule + "".join(f" {k}={v}" for k, v in params.items())
             print(f"{goal:9s} {label:14s} {dt:8.2f} s  success {cell['success_rate']:.2f}  "
                   f"evaluations mean {cell['n_evaluated_mean']:7.1f} max "
-                  f"{cell['n_evaluated_max']:5d}", flush=True)
+                  f"{cell['n_evaluated_max']:5d}  settled {cell['n_settled_repeats']}",
+                  flush=True)
     total = time.perf_counter() - t_all
     print(f"grid: {total:.1f} s for {len(cells)} cells x {repeats} repeats on {n_jobs} jobs")
-    path = write("grid", {
+    path = write("grid" if settle else "grid_no_settle", {
         "setting": {
             "table": "the default shipped table (lcore.simulate(None, ...))",
             "goals": list(GOALS), "rules": [[r, p] for r, p in RULES],
             "chooser": "rf-ei (50 trees)", "repeats": repeats, "n_jobs": n_jobs, "seed": 0,
-            "quick": quick,
+            "quick": quick, "settle": settle,
         },
         "cells": cells,
         "total_seconds": total,
@@ -85,4 +95,4 @@ def main(quick: bool = False, n_jobs: int = 2) -> None:
 if __name__ == "__main__":
     args = sys.argv[1:]
     jobs = int(args[args.index("--n-jobs") + 1]) if "--n-jobs" in args else 2
-    main(quick="--quick" in args, n_jobs=jobs)
+    main(quick="--quick" in args, n_jobs=jobs, settle="--no-settle" not in args)

@@ -203,6 +203,10 @@ typedef struct {
     int own_slot;              /* trial i's curve in row i (else its worker's row) */
     int random_only;           /* the chooser is the random one: no view, no surrogate */
     int (*on_end)(void *, const lc_history *, int64_t);  /* NULL: nothing to tell */
+    int32_t settle_kind;       /* the rule's LC_RULE_* when the run may settle, else -1 */
+    int64_t st_pos;            /* settling: candidates below st_pos settle under st_key */
+    int64_t st_key;            /* the rule state they were checked under */
+    int st_bad;                /* 1: the candidate at st_pos does not settle under st_key */
     int done;
     int err;
 } lc_run;
@@ -265,6 +269,117 @@ LC_INLINE void report(lc_run *r, int64_t i, double time, int stopped) {
     }
 }
 
+/* ---- settling (lc_replay.h): the rest of a run decided before it is chosen ---------------- */
+/* The rule's state as far as the candidates' outcomes are concerned: ETR-2's best completed
+ * trial, median's number of completed trials (each one moves the medians), nothing else. */
+static int64_t settle_key(const lc_run *r) {
+    const lc_builtin_rule *br = (const lc_builtin_rule *)r->rule->self;
+    if (r->settle_kind == LC_RULE_ETR2) return br->best_c;
+    if (r->settle_kind == LC_RULE_MEDIAN) return br->n_completed;
+    return 0;
+}
+
+/* Row x trained now under the rule's present state, as the loop would (alone()): its epochs,
+ * whether the rule stopped it, its reported value and the sum of its epoch times.  Returns 1
+ * when it settles: it does not reach the goal and its end leaves the rule's state as it is. */
+static int settle_row(const lc_run *r, int64_t x, int32_t *epochs, int *stopped,
+                      double *reported, double *seconds) {
+    const lc_table *tab = r->tab;
+    const int32_t T = tab->T, mode = r->opt->mode, kind = r->settle_kind;
+    const int32_t nfin = tab->n_finished[x];
+    const lc_builtin_rule *br = (const lc_builtin_rule *)r->rule->self;
+    const float *acc = tab->acc + (size_t)x * (size_t)T;
+    const float *tim = tab->time + (size_t)x * (size_t)T;
+    const double sg = mode > 0 ? 1.0 : -1.0;
+    *stopped = 0;
+    *seconds = 0.0;
+    if (nfin <= 0) {  /* ends at once: fails, reports 0 (accuracy) or nothing (loss) */
+        *epochs = 0;
+        *reported = mode > 0 ? 0.0 : NAN;
+        return !reaches(mode, *reported, r->opt->goal);
+    }
+    int32_t t = 1, stop = 0;
+    double bk = -INFINITY, sec = 0.0;
+    for (;;) {
+        const double y = (double)acc[t - 1];
+        if (sg * y > bk) bk = sg * y;
+        sec += (double)tim[t - 1];
+        if (kind != LC_RULE_NONE && t < T) stop = builtin_stop(br, kind, t, y, sg * bk);
+        if (stop || t == nfin) break;
+        t++;
+    }
+    *epochs = t;
+    *stopped = stop;
+    *reported = (double)acc[t - 1];
+    *seconds = sec;
+    if (reaches(mode, *reported, r->opt->goal)) return 0;
+    if (stop || t < T) return 1;  /* stopped or failed: the built-in rules hear nothing */
+    switch (kind) {               /* completed */
+    case LC_RULE_NONE:
+    case LC_RULE_ETR1:
+        return 1;
+    case LC_RULE_ETR2:            /* changes nothing unless it beats the best completed */
+        return br->best_c >= 0 &&
+               !(mode > 0 ? *reported > br->best_final : *reported < br->best_final);
+    default:
+        return 0;
+    }
+}
+
+/* 1 when every candidate left settles (and max_evals lets them all start). */
+static int settled(lc_run *r) {
+    const int64_t n = r->tab->n;
+    if (r->h->n_trials + r->n_active > r->opt->max_evals) return 0;
+    const int64_t key = settle_key(r);
+    if (key != r->st_key) {
+        r->st_key = key;
+        r->st_pos = 0;
+        r->st_bad = 0;
+    }
+    for (; r->st_pos < n; r->st_pos++, r->st_bad = 0) {
+        if (!r->w.active[r->st_pos]) continue;
+        if (r->st_bad) return 0;  /* the witness: still a candidate, same state */
+        int32_t ep;
+        int stopped;
+        double rep, sec;
+        if (!settle_row(r, r->st_pos, &ep, &stopped, &rep, &sec)) {
+            r->st_bad = 1;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Account for every candidate left, in row order, as if each had been chosen; ends the run
+ * (censored: none reaches the goal).  s: the clock when the first would have started. */
+static void settle_all(lc_run *r, double s) {
+    lc_replay_result *res = r->res;
+    const int32_t mode = r->opt->mode;
+    const int64_t n = r->tab->n;
+    for (int64_t x = 0; x < n; x++) {
+        if (!r->w.active[x]) continue;
+        int32_t ep;
+        int stopped;
+        double rep, sec;
+        (void)settle_row(r, x, &ep, &stopped, &rep, &sec);
+        r->w.active[x] = 0;
+        res->n_started++;
+        res->n_evaluated++;
+        res->n_settled++;
+        res->epochs_trained += ep;
+        if (mode > 0 ? rep > res->best_acc : rep < res->best_acc) res->best_acc = rep;
+        if (stopped) {
+            res->n_stopped++;
+            if (reaches(mode, r->tab->objective[x], r->opt->goal)) res->n_harmful_stops++;
+        }
+        s += sec;
+    }
+    r->h->n_trials += r->n_active;
+    r->n_active = 0;
+    res->clock = s;
+    r->done = 1;
+}
+
 /* Start trials on worker `wk` at time s until one has an epoch to train (or none can). */
 LC_INLINE void fill(lc_run *r, int32_t wk, double s) {
     lc_history *h = r->h;
@@ -274,6 +389,10 @@ LC_INLINE void fill(lc_run *r, int32_t wk, double s) {
     const int32_t T = tab->T;
     r->w.w_trial[wk] = -1;
     while (!r->done && h->n_trials < opt->max_evals && r->n_active > 0 && s < opt->max_time) {
+        if (r->settle_kind >= 0 && settled(r)) {
+            settle_all(r, s);
+            return;
+        }
         int64_t row = LC_CHOOSE_RANDOM;
         double t0 = opt->count_chooser_time ? now_seconds() : 0.0;
         if (!r->random_only && h->n_trials >= opt->n_init) {
@@ -353,6 +472,21 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
     if (rule->ops == &lc_builtin_rule_ops &&
         ((const lc_builtin_rule *)rule->self)->kind == LC_RULE_ETR1)
         r.on_end = NULL;  /* ETR-1 keeps nothing between trials */
+    /* settling needs a rule whose state it can read (none or a built-in one), a chooser with
+     * no side effects, one worker, no trace (the order is in it), no time budget (start
+     * times depend on the order) and an unmeasured chooser */
+    r.settle_kind = -1;
+    if (opt->settle && W == 1 && !trace && !opt->count_chooser_time &&
+        opt->max_time == INFINITY &&
+        (chooser->ops == &lc_random_chooser_ops || chooser->ops == &lc_rfei_chooser_ops)) {
+        if (rule->ops == &lc_never_rule_ops)
+            r.settle_kind = LC_RULE_NONE;
+        else if (rule->ops == &lc_builtin_rule_ops || rule->ops == &lc_builtin_rule_called_ops)
+            r.settle_kind = ((const lc_builtin_rule *)rule->self)->kind;
+    }
+    r.st_pos = 0;
+    r.st_key = INT64_MIN;
+    r.st_bad = 0;
     r.n_surr = 0;
     r.done = 0;
     r.err = 0;
@@ -375,6 +509,7 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
     res->n_harmful_stops = 0;
     res->best_acc = mode > 0 ? -INFINITY : INFINITY;
     res->clock = 0.0;
+    res->n_settled = 0;
 
     int e = rule->ops->reset ? rule->ops->reset(rule->self, hist) : 0;
     if (e == 0 && chooser->ops->reset) e = chooser->ops->reset(chooser->self);

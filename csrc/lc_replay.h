@@ -23,6 +23,21 @@
  *     mode +1, <= goal for mode -1) ends the run: success when its time <= max_time.
  *     Trials still running then are dropped (not reported).
  *
+ * Settling (opt.settle; W = 1, no trace, no count_chooser_time, no max_time, a built-in
+ * chooser and the rule none or a built-in one).  Before each choice the loop asks whether the
+ * rest of the run is already decided: every candidate left, trained now under the rule's
+ * present state, would end without reaching the goal and without changing that state (it is
+ * stopped or fails, or it completes where completing changes nothing: always for none and
+ * ETR-1, for ETR-2 when it does not beat the best completed trial, never for median), and
+ * max_evals leaves room for all of them.  Then the order in which they would be chosen
+ * changes nothing the result reports (counts, epochs, the best reported value; the run is
+ * censored), so they are accounted for at once, in row order, and the run ends: the same
+ * result as choosing them one by one, without the chooser's steps (for a censored run the
+ * steps on the whole table were most of its time).  The check resumes where it stopped:
+ * the first candidate that would not settle is kept as a witness until it is started or
+ * the rule's state changes, so it costs O(1) per choice and one pass over the candidates
+ * per state.
+ *
  * With W = 1 this is the sequential replay: the clock adds the epoch times of one row after
  * the other, in the same order as before workers existed (same bits).
  *
@@ -131,6 +146,7 @@ typedef struct {
     int32_t count_chooser_time;
     int32_t fill_unobserved;   /* 1: NaN-fill a trial's curve at its start (rules that read
                                   all of hist->curves need it; the built-ins do not) */
+    int32_t settle;            /* 1: end a run early once its outcome is settled (below) */
 } lc_replay_opts;
 
 typedef struct {
@@ -142,7 +158,9 @@ typedef struct {
     int64_t epochs_trained;    /* epoch events processed (dropped trials' included) */
     int64_t n_harmful_stops;   /* stopped rows whose objective reaches the goal */
     double best_acc;           /* best reported value by mode (-inf / +inf with none) */
-    double clock;              /* time of the last event processed */
+    double clock;              /* time of the last event processed (settled: the rows'
+                                  times added in row order) */
+    int64_t n_settled;         /* trials accounted for by settling, not chosen one by one */
 } lc_replay_result;
 
 /* Optional per-trial trace in start order, each array max_evals long (any may be NULL).

@@ -25,6 +25,15 @@ __all__ = ["simulate", "ReplaySettings", "TERMINATED", "OBJECTIVES"]
 TERMINATED = ("report", "exclude", "oracle")
 OBJECTIVES = ("final", "best")
 _C_RULE_KIND = {"none": 0, "etr1": 1, "etr2": 2, "median": 3}
+#: End a run as soon as its outcome is settled (every row left would end below the goal and
+#: leave the rule as it is: the order in which they would be chosen changes nothing reported;
+#: see docs/semantics.md).  The same results either way: False (or the environment variable
+#: LCORE_SETTLE=0, which reaches worker processes too) only to check that or to time it.
+SETTLE = True
+
+
+def _settle() -> bool:
+    return SETTLE and os.environ.get("LCORE_SETTLE", "1") != "0"
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class ReplaySettings:
             "mode": 1 if self.mode == "max" else -1, "goal": self.goal,
             "n_workers": self.n_workers,
             "count_chooser_time": int(self.count_chooser_time),
+            "settle": int(_settle()),
         }
 
 
@@ -321,6 +331,9 @@ def _results(table, rules, out, traces, settings, ss, goal, chooser, chooser_obj
                 traces=None if traces is None else traces[k])
         for k, r in enumerate(rules)
     ]
+    for k, r in enumerate(results):
+        # per repeat, the rows accounted for by settling (a diagnostic, not a result)
+        r._n_settled = out["n_settled"][k].astype(np.int64)
     return ResultsList(results) if as_list else results[0]
 
 

@@ -336,7 +336,8 @@ def run_repeats(
     ``("random",)``, ``("rf-ei", forest_fields)`` or ``("python", chooser, label)``;
     ``opts`` the lc_replay_opts fields.  Returns ``(results, traces)``: results[field] of
     shape (n_rules, n_repeats); traces None or per rule a list (per repeat) of dicts of
-    arrays (TRACE_FIELDS plus "clock" = "end").
+    arrays (TRACE_FIELDS plus "clock" = "end").  results["n_settled"]: the trials each run
+    accounted for by settling (lc_replay.h) instead of choosing them.
     """
     cdef int64_t n = acc.shape[0]
     cdef int32_t T = <int32_t>acc.shape[1]
@@ -360,6 +361,7 @@ def run_repeats(
     opt.goal = opts["goal"]
     opt.n_workers = opts["n_workers"]
     opt.count_chooser_time = opts["count_chooser_time"]
+    opt.settle = opts.get("settle", 1)
     # rules other than the built-ins read every trial's curve: NaN where not observed
     opt.fill_unobserved = (any(_needs_all_curves(r) for r in rules)
                            or chooser[0] == "python")
@@ -441,6 +443,7 @@ def run_repeats(
             ch.self = <void *>chooser_adapter
 
         out = {f: np.empty((n_rules, R), dtype=np.float64) for f in RESULT_FIELDS}
+        out["n_settled"] = np.empty((n_rules, R), dtype=np.float64)
         traces = [[] for _ in range(n_rules)] if trace else None
         return _loop(&tab, crules, &ch, &opt, states, &hist, work, out, traces, adapters,
                      chooser_adapter, rules, first_repeat, on_repeat, cap)
@@ -464,7 +467,7 @@ cdef _loop(const lc_table *tab, lc_rule *crules, lc_chooser *ch, const lc_replay
     cdef double[:, ::1] o_succ = out["success"], o_ttg = out["time_to_goal"]
     cdef double[:, ::1] o_neval = out["n_evaluated"], o_nstop = out["n_stopped"]
     cdef double[:, ::1] o_ep = out["epochs_trained"], o_harm = out["n_harmful_stops"]
-    cdef double[:, ::1] o_best = out["best_acc"]
+    cdef double[:, ::1] o_best = out["best_acc"], o_settled = out["n_settled"]
     cdef int64_t[::1] t_row
     cdef int32_t[::1] t_worker, t_ep
     cdef double[::1] t_start, t_end, t_rep
@@ -502,6 +505,7 @@ cdef _loop(const lc_table *tab, lc_rule *crules, lc_chooser *ch, const lc_replay
             o_ep[k, i] = res.epochs_trained
             o_harm[k, i] = res.n_harmful_stops
             o_best[k, i] = res.best_acc
+            o_settled[k, i] = res.n_settled
             if traces is not None:
                 m = res.n_started
                 d = {f: bufs[f][:m].copy() for f in TRACE_FIELDS}

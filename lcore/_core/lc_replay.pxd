@@ -81,6 +81,7 @@ cdef extern from "lc_replay.h" nogil:
         int32_t n_workers
         int32_t count_chooser_time
         int32_t fill_unobserved
+        int32_t settle
 
     ctypedef struct lc_replay_result:
         int32_t success
@@ -92,6 +93,7 @@ cdef extern from "lc_replay.h" nogil:
         int64_t n_harmful_stops
         double best_acc
         double clock
+        int64_t n_settled
 
     ctypedef struct lc_replay_trace:
         int64_t *row
