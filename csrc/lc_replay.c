@@ -472,13 +472,14 @@ int lc_replay_run(const lc_table *tab, const lc_rule *rule, const lc_chooser *ch
     if (rule->ops == &lc_builtin_rule_ops &&
         ((const lc_builtin_rule *)rule->self)->kind == LC_RULE_ETR1)
         r.on_end = NULL;  /* ETR-1 keeps nothing between trials */
-    /* settling needs a rule whose state it can read (none or a built-in one), a chooser with
-     * no side effects, one worker, no trace (the order is in it), no time budget (start
-     * times depend on the order) and an unmeasured chooser */
+    /* settling needs a rule whose state it can read (none or a built-in one), one worker, no
+     * trace (the order is in it), no time budget (start times depend on the order), an
+     * unmeasured chooser, and the rf-ei chooser: its step scores every candidate, so that
+     * the check (at most one pass over the candidates per rule state) costs next to nothing
+     * beside it; beside the random chooser's draw it would cost as much as the replay */
     r.settle_kind = -1;
     if (opt->settle && W == 1 && !trace && !opt->count_chooser_time &&
-        opt->max_time == INFINITY &&
-        (chooser->ops == &lc_random_chooser_ops || chooser->ops == &lc_rfei_chooser_ops)) {
+        opt->max_time == INFINITY && chooser->ops == &lc_rfei_chooser_ops) {
         if (rule->ops == &lc_never_rule_ops)
             r.settle_kind = LC_RULE_NONE;
         else if (rule->ops == &lc_builtin_rule_ops || rule->ops == &lc_builtin_rule_called_ops)

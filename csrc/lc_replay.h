@@ -23,7 +23,7 @@
  *     mode +1, <= goal for mode -1) ends the run: success when its time <= max_time.
  *     Trials still running then are dropped (not reported).
  *
- * Settling (opt.settle; W = 1, no trace, no count_chooser_time, no max_time, a built-in
+ * Settling (opt.settle; W = 1, no trace, no count_chooser_time, no max_time, the rf-ei
  * chooser and the rule none or a built-in one).  Before each choice the loop asks whether the
  * rest of the run is already decided: every candidate left, trained now under the rule's
  * present state, would end without reaching the goal and without changing that state (it is
