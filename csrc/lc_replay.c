@@ -313,6 +313,9 @@ static int settle_row(const lc_run *r, int64_t x, int32_t *epochs, int *stopped,
     *reported = (double)acc[t - 1];
     *seconds = sec;
     if (reaches(mode, *reported, r->opt->goal)) return 0;
+    /* -0.0 and +0.0 tie in best_acc's comparison, so which one it keeps depends on the order
+     * in which they are reported: a row that would report -0.0 does not settle */
+    if (*reported == 0.0 && signbit(*reported)) return 0;
     if (stop || t < T) return 1;  /* stopped or failed: the built-in rules hear nothing */
     switch (kind) {               /* completed */
     case LC_RULE_NONE:

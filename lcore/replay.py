@@ -27,8 +27,9 @@ OBJECTIVES = ("final", "best")
 _C_RULE_KIND = {"none": 0, "etr1": 1, "etr2": 2, "median": 3}
 #: End a run as soon as its outcome is settled (every row left would end below the goal and
 #: leave the rule as it is: the order in which they would be chosen changes nothing reported;
-#: see docs/semantics.md).  The same results either way: False (or the environment variable
-#: LCORE_SETTLE=0, which reaches worker processes too) only to check that or to time it.
+#: see docs/semantics.md).  The same results either way: False only to check that or to time
+#: it, in this process (n_jobs=1); the environment variable LCORE_SETTLE=0 turns it off in
+#: joblib's worker processes too.
 SETTLE = True
 
 
