@@ -433,6 +433,16 @@ def simulate(
         ``best_acc`` (best reported value in the table's direction), ``n_harmful_stops``;
         plus ``goal`` and, with ``trace=True``, ``traces``.
 
+    Notes
+    -----
+    A sequential rf-ei run with ``none`` or a built-in rule ends as soon as its outcome is
+    decided: once every row left would end below the goal without changing what the rule
+    knows, those rows are counted at once instead of chosen one by one (a repeat that misses
+    its goal no longer fits the forest on the whole table row after row). The results are the
+    same bit for bit; ``trace=True``, ``max_time``, ``n_workers > 1`` and
+    ``count_chooser_time`` turn it off (the order shows there), and so does the environment
+    variable ``LCORE_SETTLE=0``. docs/semantics.md ("Settling") gives the conditions.
+
     Examples
     --------
     >>> import lcore
